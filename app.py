@@ -1,0 +1,16 @@
+"""DL Explorer: page configuration and navigation. Sections follow the course chapters."""
+import streamlit as st
+
+import ui.startup  # noqa: F401  (once per process: torch threads, preloads, gc.freeze)
+from ui import catalog
+
+st.set_page_config(page_title="DL Explorer", page_icon=":material/school:", layout="wide")
+
+pages = {
+    "": [st.Page(catalog.HOME.path, title=catalog.HOME.title, icon=catalog.HOME.icon, url_path=catalog.HOME.url_path, default=True)],
+    **{
+        section: [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in infos]
+        for section, infos in catalog.SECTIONS.items()
+    },
+}
+st.navigation(pages).run()

@@ -1,0 +1,1 @@
+"""DL Explorer's math, models and training logic. Never imports streamlit."""

@@ -1,0 +1,175 @@
+"""Widgets bound to the URL query string, so a link restores the exact view.
+
+Every control a page shows goes through these wrappers. Each one reads its value from the link
+first: a value that cannot be used (text for a number, out of range, unknown option) is removed
+from the link before the widget is built, so the widget shows its default, and a note under the
+widget says what was ignored. Values from a link are untrusted: they are only ever shown inside
+inline code, never as HTML or markdown.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+_SHOWN_CHARS = 40
+
+
+def _shown(raw: str) -> str:
+    """An untrusted link value, made safe to show inside inline code."""
+    clean = "".join(ch for ch in raw if ch.isprintable()).replace("`", "'")
+    return clean if len(clean) <= _SHOWN_CHARS else clean[:_SHOWN_CHARS] + "…"
+
+
+def _reject(key: str, raw: str, expected: str, default: Any) -> str:
+    """Drop a bad link value so the widget falls back to its default; return the note that says so."""
+    del st.query_params[key]
+    return f"The link's value `{_shown(raw)}` for `{key}` is not {expected}; using the default {default}."
+
+
+def _show(note: str | None) -> None:
+    if note:
+        st.warning(note, icon=":material/link_off:")
+
+
+def _is_number(raw: str, integer: bool) -> float | None:
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or (integer and value != int(value)):
+        return None
+    return value
+
+
+def slider(
+    label: str,
+    key: str,
+    min_value: float,
+    max_value: float,
+    value: float,
+    step: float | None = None,
+    help: str | None = None,
+    format: str | None = None,
+) -> Any:
+    """`st.slider` for one number, bound to `?key=`."""
+    raw, note = st.query_params.get(key), None
+    if raw is not None:
+        integer = all(isinstance(v, int) for v in (min_value, max_value, value))
+        number = _is_number(raw, integer)
+        if number is None or not min_value <= number <= max_value:
+            kind = "a whole number" if integer else "a number"
+            note = _reject(key, raw, f"{kind} from {min_value} to {max_value}", value)
+    result = st.slider(
+        label, min_value, max_value, value, step=step, key=key, help=help, format=format, bind="query-params"
+    )
+    _show(note)
+    return result
+
+
+def number_input(
+    label: str, key: str, min_value: float, max_value: float, value: float, step: float | None = None, help: str | None = None
+) -> Any:
+    """`st.number_input` bound to `?key=`."""
+    raw, note = st.query_params.get(key), None
+    if raw is not None:
+        integer = all(isinstance(v, int) for v in (min_value, max_value, value))
+        number = _is_number(raw, integer)
+        if number is None or not min_value <= number <= max_value:
+            note = _reject(key, raw, f"a number from {min_value} to {max_value}", value)
+    result = st.number_input(
+        label, min_value=min_value, max_value=max_value, value=value, step=step, key=key, help=help, bind="query-params"
+    )
+    _show(note)
+    return result
+
+
+def selectbox(
+    label: str,
+    key: str,
+    options: Sequence[T],
+    value: T,
+    format_func: Callable[[T], str] = str,
+    help: str | None = None,
+) -> T:
+    """`st.selectbox` bound to `?key=`; the link carries the option as shown."""
+    note = _check_choice(key, options, value, format_func)
+    result = st.selectbox(
+        label, options, index=list(options).index(value), format_func=format_func, key=key, help=help, bind="query-params"
+    )
+    _show(note)
+    return result
+
+
+def radio(
+    label: str,
+    key: str,
+    options: Sequence[T],
+    value: T,
+    format_func: Callable[[T], str] = str,
+    help: str | None = None,
+    horizontal: bool = True,
+) -> T:
+    """`st.radio` bound to `?key=`; the link carries the option as shown."""
+    note = _check_choice(key, options, value, format_func)
+    result = st.radio(
+        label,
+        options,
+        index=list(options).index(value),
+        format_func=format_func,
+        key=key,
+        help=help,
+        horizontal=horizontal,
+        bind="query-params",
+    )
+    _show(note)
+    return result
+
+
+def _check_choice(key: str, options: Sequence[T], value: T, format_func: Callable[[T], str]) -> str | None:
+    raw = st.query_params.get(key)
+    shown = [format_func(o) for o in options]
+    if raw is not None and raw not in shown:
+        return _reject(key, raw, "one of " + ", ".join(shown), format_func(value))
+    return None
+
+
+def multiselect(
+    label: str,
+    key: str,
+    options: Sequence[T],
+    value: Sequence[T],
+    format_func: Callable[[T], str] = str,
+    help: str | None = None,
+) -> list[T]:
+    """`st.multiselect` bound to `?key=a&key=b`; unknown entries in the link are dropped with a note."""
+    raw, note = st.query_params.get_all(key), None
+    if raw:
+        shown = [format_func(o) for o in options]
+        bad = [r for r in raw if r not in shown]
+        if bad:
+            good = [r for r in raw if r in shown]
+            expected = "one of " + ", ".join(shown)
+            if good:
+                st.query_params[key] = good
+                note = f"The link's value `{_shown(bad[0])}` for `{key}` is not {expected}; it was left out."
+            else:
+                note = _reject(key, bad[0], expected, ", ".join(format_func(v) for v in value))
+    result = st.multiselect(
+        label, options, default=list(value), format_func=format_func, key=key, help=help, bind="query-params"
+    )
+    _show(note)
+    return result
+
+
+def toggle(label: str, key: str, value: bool = False, help: str | None = None) -> bool:
+    """`st.toggle` bound to `?key=true|false`."""
+    raw, note = st.query_params.get(key), None
+    if raw is not None and raw.lower() not in ("true", "false"):
+        note = _reject(key, raw, "true or false", value)
+    result = st.toggle(label, value=value, key=key, help=help, bind="query-params")
+    _show(note)
+    return result
