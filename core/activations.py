@@ -187,7 +187,7 @@ def sampled_fractions(
     return dead, saturated, float(df.mean())
 
 
-def expected_derivative(name: str, mu: float, sigma: float, alphas: Alphas = Alphas(), n: int = 20_000) -> float:
+def expected_derivative(name: str, mu: float, sigma: float, alphas: Alphas = Alphas(), n: int = 200_000) -> float:
     """E[f′(z)] for z ~ N(μ, σ²), by quadrature over μ ± 10σ with autograd derivatives.
 
     An even n keeps z = μ off the nodes, so a jump of f′ at μ (ReLU with μ = 0) is split evenly.
@@ -199,7 +199,45 @@ def expected_derivative(name: str, mu: float, sigma: float, alphas: Alphas = Alp
     return float((weights * df).sum())
 
 
-def depth_products(names: tuple[str, ...], depth: int, mu: float, sigma: float, alphas: Alphas = Alphas()) -> pd.DataFrame:
+@dataclass(frozen=True)
+class UnitStats:
+    """What one activation does to the gradient of a unit whose pre-activation is z ~ N(μ, σ²)."""
+
+    function: str
+    max_df: float  # max f′ over z (autograd, dense grid)
+    argmax_z: float  # where it is reached
+    mean_df: float  # E[f′(z)] by quadrature
+    dead: float  # measured share with f′ = 0
+    saturated: float  # measured share with 0 < f′ < threshold · max f′
+    dead_formula: float | None  # exact share, where a formula exists (ReLU; 0 for sigmoid and tanh)
+    saturated_formula: float | None  # exact share, where a formula exists (sigmoid, tanh; 0 for ReLU)
+    n_samples: int  # sample size behind the measured shares
+
+
+def relevant_alphas(name: str, alphas: Alphas) -> Alphas:
+    """Only the α a function uses, so results for the others do not depend on the α sliders."""
+    if name == "leaky_relu":
+        return Alphas(leaky=alphas.leaky)
+    if name == "elu":
+        return Alphas(elu=alphas.elu)
+    return Alphas()
+
+
+def unit_stats(
+    name: str, alphas: Alphas, mu: float, sigma: float, threshold: float = 0.1, seed: int = 0, n_samples: int = 200_000
+) -> UnitStats:
+    """Peak and mean derivative, and the dead and saturated shares, measured and by formula."""
+    if sigma <= 0:
+        raise ValueError("the spread σ must be positive")
+    alphas = relevant_alphas(name, alphas)
+    peak, at = peak_derivative(name, alphas)
+    dead, saturated, _ = sampled_fractions(name, mu, sigma, threshold, alphas, n_samples, seed)
+    dead_f, saturated_f = formula_fractions(name, mu, sigma, threshold)
+    mean = expected_derivative(name, mu, sigma, alphas)
+    return UnitStats(name, peak, at, mean, dead, saturated, dead_f, saturated_f, n_samples)
+
+
+def depth_products(stats: list[UnitStats], depth: int) -> pd.DataFrame:
     """How the product of derivatives along a path grows or shrinks over 1..depth layers.
 
     best: every unit at the peak of f′, (max f′)^L, the course's argument for sigmoid (0.25^L).
@@ -209,71 +247,28 @@ def depth_products(names: tuple[str, ...], depth: int, mu: float, sigma: float, 
         DataFrame with columns function, layers, best, mean.
     """
     layers = torch.arange(1, depth + 1, dtype=_DTYPE)
-    rows = []
-    for name in names:
-        peak, _ = peak_derivative(name, alphas)
-        mean = expected_derivative(name, mu, sigma, alphas)
-        rows.append(
-            pd.DataFrame(
-                {"function": name, "layers": layers.int().numpy(), "best": (peak**layers).numpy(), "mean": (mean**layers).numpy()}
-            )
+    frames = [
+        pd.DataFrame(
+            {"function": s.function, "layers": layers.int().numpy(),
+             "best": (s.max_df**layers).numpy(), "mean": (s.mean_df**layers).numpy()}
         )
-    return pd.concat(rows, ignore_index=True)
+        for s in stats
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
-@dataclass(frozen=True)
-class Report:
-    """Everything the Activations page shows, for one setting of its controls."""
-
-    curves: pd.DataFrame  # function, z, f, df_autograd, df_closed
-    depth: pd.DataFrame  # function, layers, best, mean
-    summary: pd.DataFrame  # one row per function; see `analyse`
-    n_samples: int  # size of the Monte Carlo sample behind the measured fractions
-
-
-def analyse(
-    names: tuple[str, ...],
-    z_min: float,
-    z_max: float,
-    alphas: Alphas,
-    mu: float,
-    sigma: float,
-    depth: int,
-    threshold: float = 0.1,
-    seed: int = 0,
-    n_samples: int = 200_000,
-) -> Report:
-    """All of the page's numbers for the chosen functions.
-
-    summary columns: function, max_df, argmax_z, mean_df, dead, saturated (measured), dead_formula,
-    saturated_formula (None where no formula), max_abs_error (autograd vs closed form on the grid),
-    product (the mean product at the chosen depth).
-    """
-    if sigma <= 0:
-        raise ValueError("the spread σ must be positive")
-    table = curves(names, z_min, z_max, alphas)
-    products = depth_products(names, depth, mu, sigma, alphas)
-    rows = []
-    for name in names:
-        peak, at = peak_derivative(name, alphas)
-        dead, saturated, _ = sampled_fractions(name, mu, sigma, threshold, alphas, n_samples, seed)
-        dead_f, saturated_f = formula_fractions(name, mu, sigma, threshold)
-        grid = table[table.function == name]
-        rows.append(
-            {
-                "function": name,
-                "max_df": peak,
-                "argmax_z": at,
-                "mean_df": expected_derivative(name, mu, sigma, alphas),
-                "dead": dead,
-                "saturated": saturated,
-                "dead_formula": dead_f,
-                "saturated_formula": saturated_f,
-                "max_abs_error": float((grid.df_autograd - grid.df_closed).abs().max()),
-                "product": float(products[products.function == name]["mean"].iloc[-1]),
-            }
-        )
-    return Report(table, products, pd.DataFrame(rows), n_samples)
+def summary(stats: list[UnitStats], depth: int) -> pd.DataFrame:
+    """One row per function: max_df, mean_df, dead, saturated and the mean product at `depth`."""
+    return pd.DataFrame(
+        {
+            "function": [s.function for s in stats],
+            "max_df": [s.max_df for s in stats],
+            "mean_df": [s.mean_df for s in stats],
+            "dead": [s.dead for s in stats],
+            "saturated": [s.saturated for s in stats],
+            "product": [s.mean_df**depth for s in stats],
+        }
+    )
 
 
 def sampling_tolerance(p: float, n: int) -> float:
@@ -284,34 +279,29 @@ def sampling_tolerance(p: float, n: int) -> float:
 _KNOWN_PEAKS = {"sigmoid": ("σ′(0) = 1/4", 0.25), "tanh": ("tanh′(0) = 1", 1.0)}
 
 
-def checks(report: Report, z_min: float, z_max: float) -> list[Check]:
-    """The page's checks: closed-form f′ vs autograd on the grid, the course's peak values, and the
-    formula fractions of dead and saturated units vs those measured on the sample."""
+def checks(curve_table: pd.DataFrame, stats: list[UnitStats], z_min: float, z_max: float) -> list[Check]:
+    """The page's checks: closed-form f′ vs autograd on the plotted grid, the course's peak values, and
+    the formula shares of dead and saturated units vs those measured on the sample."""
     out = []
-    n_grid = int((report.curves.function == report.curves.function.iloc[0]).sum())
-    for row in report.summary.itertuples():
-        label = LABELS[row.function]
-        grid = report.curves[report.curves.function == row.function]
+    for s in stats:
+        label = LABELS[s.function]
+        grid = curve_table[curve_table.function == s.function]
         out.append(
             Check(
-                f"{label}: f′ on {n_grid} points in [{z_min:g}, {z_max:g}] (largest value; max |difference| over all)",
+                f"{label}: f′ on {len(grid)} points in [{z_min:g}, {z_max:g}] (largest value; max |difference| over all)",
                 float(grid.df_closed.max()),
                 float(grid.df_autograd.max()),
                 1e-6,
-                error=row.max_abs_error,
+                error=float((grid.df_autograd - grid.df_closed).abs().max()),
             )
         )
-        if row.function in _KNOWN_PEAKS:
-            text, value = _KNOWN_PEAKS[row.function]
-            out.append(Check(f"{label}: {text}, the course's peak", value, row.max_df, 1e-9))
-        if row.function in DYING:
-            out.append(
-                Check(f"{label}: dead fraction Φ(−μ/σ) vs measured", row.dead_formula, row.dead,
-                      sampling_tolerance(row.dead_formula, report.n_samples))
-            )
-        if row.function in SATURATING:
-            out.append(
-                Check(f"{label}: saturated fraction P(|z| > z_t) vs measured", row.saturated_formula, row.saturated,
-                      sampling_tolerance(row.saturated_formula, report.n_samples))
-            )
+        if s.function in _KNOWN_PEAKS:
+            text, value = _KNOWN_PEAKS[s.function]
+            out.append(Check(f"{label}: {text}, the course's peak", value, s.max_df, 1e-9))
+        if s.function in DYING:
+            out.append(Check(f"{label}: dead share Φ(−μ/σ) vs measured", s.dead_formula, s.dead,
+                             sampling_tolerance(s.dead_formula, s.n_samples)))
+        if s.function in SATURATING:
+            out.append(Check(f"{label}: saturated share P(|z| > z_t) vs measured", s.saturated_formula, s.saturated,
+                             sampling_tolerance(s.saturated_formula, s.n_samples)))
     return out

@@ -3,19 +3,33 @@
 The theme is made for a projector: a colour-blind-safe palette (Okabe–Ito, without its yellow and
 black, which vanish on white and on dark backgrounds), 16 px text, 3 px lines, transparent
 backgrounds so Streamlit's light and dark themes both show through.
+
+Figures are assembled from plain trace and layout dicts and built without plotly's per-property
+validation, which costs 20–40 ms a chart on every rerun; tests/core/test_charts.py builds every
+chart again with validation on, so a bad property still fails a test.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#8C8C8C")
+NEUTRAL = "#8C8C8C"
 FONT_SIZE = 16
 LINE_WIDTH = 3
-DASHES = ("solid", "dash", "dot", "dashdot")
+
+_THEME: dict[str, Any] = {
+    "font": {"size": FONT_SIZE},
+    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.08, "xanchor": "left", "x": 0},
+    "paper_bgcolor": "rgba(0,0,0,0)",
+    "plot_bgcolor": "rgba(0,0,0,0)",
+    "hovermode": "x unified",
+}
 
 
 def series_colors(names: Sequence[str]) -> dict[str, str]:
@@ -23,19 +37,40 @@ def series_colors(names: Sequence[str]) -> dict[str, str]:
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
-def themed(fig: go.Figure, height: int = 420) -> go.Figure:
-    """Apply the app's theme to a figure (fonts, margins, legend, transparent background)."""
-    fig.update_layout(
-        height=height,
-        font=dict(size=FONT_SIZE),
-        margin=dict(l=10, r=10, t=50, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.08, xanchor="left", x=0),
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        hovermode="x unified",
-    )
-    fig.update_annotations(font_size=FONT_SIZE)
-    return fig
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), dict) else value
+    return out
+
+
+_AXIS = {"tickfont": {"size": FONT_SIZE - 1}, "title": {"font": {"size": FONT_SIZE}}, "automargin": True}
+
+
+def figure(data: list[dict[str, Any]], layout: Mapping[str, Any], height: int = 420) -> go.Figure:
+    """A themed figure from trace and layout dicts (see the module note on validation)."""
+    full = _merge({**_THEME, "height": height, "xaxis": {}, "yaxis": {}}, layout)
+    for key in [k for k in full if k.startswith(("xaxis", "yaxis"))]:
+        full[key] = _merge(_AXIS, full[key])
+    return go.Figure({"data": data, "layout": full}, _validate=False)
+
+
+def _side_by_side(left_title: str, right_title: str, x_title: str) -> dict[str, Any]:
+    """Layout for two panels in one row, each with its title above it."""
+    title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
+             "font": {"size": FONT_SIZE}}
+    return {
+        "xaxis": {"domain": [0, 0.46], "title": {"text": x_title}, "anchor": "y"},
+        "yaxis": {"anchor": "x"},
+        "xaxis2": {"domain": [0.54, 1], "title": {"text": x_title}, "anchor": "y2"},
+        "yaxis2": {"anchor": "x2"},
+        "annotations": [{**title, "text": left_title, "x": 0.23}, {**title, "text": right_title, "x": 0.77}],
+    }
+
+
+def _line(x, y, name: str, color: str, group: str | None = None, dash: str = "solid", **extra: Any) -> dict[str, Any]:
+    return {"type": "scatter", "mode": "lines", "x": np.asarray(x), "y": np.asarray(y), "name": name, "legendgroup": group or name,
+            "line": {"color": color, "width": LINE_WIDTH, "dash": dash}, **extra}
 
 
 def activation_curves(
@@ -51,40 +86,21 @@ def activation_curves(
         curves: columns function, z, f, df_autograd, df_closed (see core.activations.curves).
         band: a z interval to shade on the derivative panel (where most pre-activations fall).
     """
-    fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("f(z)", "f′(z): autograd (line), closed form (dots)"), horizontal_spacing=0.08
-    )
+    data = []
     for name, part in curves.groupby("function", sort=False):
         color, label = colors[name], labels[name]
-        line = dict(color=color, width=LINE_WIDTH)
-        fig.add_trace(go.Scatter(x=part.z, y=part.f, name=label, legendgroup=name, line=line), row=1, col=1)
-        fig.add_trace(
-            go.Scatter(x=part.z, y=part.df_autograd, name=f"{label}′ autograd", legendgroup=name, line=line, showlegend=False),
-            row=1,
-            col=2,
-        )
-        every = max(1, len(part) // closed_form_points)
-        dots = part.iloc[::every]
-        fig.add_trace(
-            go.Scatter(
-                x=dots.z,
-                y=dots.df_closed,
-                name=f"{label}′ closed form",
-                legendgroup=name,
-                mode="markers",
-                marker=dict(color=color, size=9, symbol="circle-open", line=dict(width=2)),
-                showlegend=False,
-            ),
-            row=1,
-            col=2,
-        )
+        data.append(_line(part.z, part.f, label, color, name))
+        data.append(_line(part.z, part.df_autograd, f"{label}′ autograd", color, name, showlegend=False,
+                          xaxis="x2", yaxis="y2"))
+        dots = part.iloc[:: max(1, len(part) // closed_form_points)]
+        data.append({"type": "scatter", "mode": "markers", "x": dots.z.to_numpy(), "y": dots.df_closed.to_numpy(),
+                     "name": f"{label}′ closed form", "legendgroup": name, "showlegend": False, "xaxis": "x2", "yaxis": "y2",
+                     "marker": {"color": color, "size": 9, "symbol": "circle-open", "line": {"width": 2}}})
+    layout = _side_by_side("f(z)", "f′(z): autograd (line), closed form (dots)", "z")
     if band is not None:
-        fig.add_vrect(x0=band[0], x1=band[1], fillcolor="#8C8C8C", opacity=0.15, line_width=0, row=1, col=2)
-        fig.add_annotation(
-            x=(band[0] + band[1]) / 2, y=1, yref="y2 domain", text="μ ± 2σ", showarrow=False, row=1, col=2
-        )
-    fig.update_xaxes(title_text="z")
-    return themed(fig)
+        layout["shapes"] = [{"type": "rect", "xref": "x2", "yref": "y2 domain", "x0": band[0], "x1": band[1], "y0": 0, "y1": 1,
+                             "fillcolor": NEUTRAL, "opacity": 0.15, "line": {"width": 0}, "layer": "below"}]
+    return figure(data, layout)
 
 
 def depth_products(products: pd.DataFrame, labels: Mapping[str, str], colors: Mapping[str, str]) -> go.Figure:
@@ -93,18 +109,14 @@ def depth_products(products: pd.DataFrame, labels: Mapping[str, str], colors: Ma
     Args:
         products: columns function, layers, best, mean (see core.activations.depth_products).
     """
-    fig = go.Figure()
+    data = []
     for name, part in products.groupby("function", sort=False):
         color, label = colors[name], labels[name]
-        fig.add_trace(
-            go.Scatter(x=part.layers, y=part["mean"], name=f"{label}: mean", legendgroup=name,
-                       line=dict(color=color, width=LINE_WIDTH), mode="lines+markers", marker=dict(size=6))
-        )
-        fig.add_trace(
-            go.Scatter(x=part.layers, y=part.best, name=f"{label}: best case", legendgroup=name,
-                       line=dict(color=color, width=LINE_WIDTH, dash="dash"))
-        )
-    fig.add_hline(y=1, line=dict(color="#8C8C8C", width=1))
-    fig.update_yaxes(type="log", title_text="∏ f′ over the layers", exponentformat="power")
-    fig.update_xaxes(title_text="layers L")
-    return themed(fig, height=460)
+        data.append(_line(part.layers, part["mean"], f"{label}: mean", color, name, mode="lines+markers", marker={"size": 6}))
+        data.append(_line(part.layers, part.best, f"{label}: best case", color, name, dash="dash"))
+    layout = {
+        "xaxis": {"title": {"text": "layers L"}},
+        "yaxis": {"type": "log", "title": {"text": "∏ f′ over the layers"}, "exponentformat": "power"},
+        "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1, "line": {"color": NEUTRAL, "width": 1}}],
+    }
+    return figure(data, layout, height=460)

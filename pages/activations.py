@@ -12,8 +12,13 @@ COLORS = charts.series_colors(FUNCTIONS)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def analyse(names, z_min, z_max, leaky, elu, mu, sigma, depth, threshold):
-    return activations.analyse(names, z_min, z_max, activations.Alphas(leaky, elu), mu, sigma, depth, threshold)
+def curves(names, z_min, z_max, leaky, elu):
+    return activations.curves(names, z_min, z_max, activations.Alphas(leaky, elu))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def unit_stats(name, leaky, elu, mu, sigma, threshold):
+    return activations.unit_stats(name, activations.Alphas(leaky, elu), mu, sigma, threshold)
 
 
 st.title("Activation functions")
@@ -38,14 +43,15 @@ with st.sidebar:
 if not names:
     st.info("Pick at least one activation function in the sidebar.", icon=":material/arrow_back:")
 else:
-    report = analyse(names, z_min, z_max, leaky, elu, mu, sigma, depth, threshold)
+    curve_table = curves(names, z_min, z_max, leaky, elu)
+    stats = [unit_stats(name, leaky, elu, mu, sigma, threshold) for name in names]
     band = (max(z_min, mu - 2 * sigma), min(z_max, mu + 2 * sigma))
-    st.plotly_chart(charts.activation_curves(report.curves, LABELS, COLORS, band if band[0] < band[1] else None), key="act_chart")
+    st.plotly_chart(charts.activation_curves(curve_table, LABELS, COLORS, band if band[0] < band[1] else None), key="act_chart")
 
     st.subheader("What each unit does to a gradient")
-    summary = report.summary.assign(function=report.summary.function.map(LABELS))
+    summary = activations.summary(stats, depth)
     st.dataframe(
-        summary[["function", "max_df", "mean_df", "dead", "saturated", "product"]],
+        summary.assign(function=summary.function.map(LABELS)),
         hide_index=True,
         width="stretch",
         column_config={
@@ -57,12 +63,13 @@ else:
         },
     )
     st.caption(
-        f"Fractions measured on {report.n_samples:,} pre-activations drawn from N({mu:g}, {sigma:g}²), "
-        "derivatives by autograd. A dead unit passes no gradient at all; a saturated one passes a sliver."
+        f"Shares measured on {stats[0].n_samples:,} pre-activations drawn from N({mu:g}, {sigma:g}²), "
+        "derivatives by autograd; the grey band on the f′ chart is μ ± 2σ, where 95% of them fall. "
+        "A dead unit passes no gradient at all; a saturated one passes a sliver."
     )
 
     st.subheader(f"Through {depth} layers")
-    st.plotly_chart(charts.depth_products(report.depth, LABELS, COLORS), key="act_depth_chart")
+    st.plotly_chart(charts.depth_products(activations.depth_products(stats, depth), LABELS, COLORS), key="act_depth_chart")
     st.caption(
         "Backpropagation multiplies one f′ per layer. Dashed: every unit at the peak of f′, the course's argument "
         "(sigmoid's best is 0.25 per layer). Solid: each layer's z drawn from N(μ, σ²), so the expected product is (E[f′])^L. "
@@ -85,9 +92,9 @@ else:
         st.markdown("Backpropagation through L layers multiplies one derivative per layer (§3.1):")
         st.latex(r"\frac{\partial \mathcal{L}}{\partial W^{(l)}} = \frac{\partial \mathcal{L}}{\partial a^{(L)}} \cdot \prod_{k=l+1}^{L} \frac{\partial a^{(k)}}{\partial a^{(k-1)}} \cdot \frac{\partial a^{(l)}}{\partial W^{(l)}}")
         if "sigmoid" in names:
-            st.latex(rf"\sigma'(z) \le \sigma'(0) = 0.25 \;\Rightarrow\; 0.25^{{{depth}}} = {0.25 ** depth:.3g}")
+            st.latex(rf"\sigma'(z) \le \sigma'(0) = 0.25 \;\Rightarrow\; 0.25^{{{depth}}} = {panels.tex_number(0.25 ** depth)}")
         if "relu" in names:
-            dead = report.summary.set_index("function").loc["relu", "dead_formula"]
+            dead = next(s.dead_formula for s in stats if s.function == "relu")
             st.latex(rf"P(\text{{dead}}) = P(z \le 0) = \Phi\!\left(-\tfrac{{\mu}}{{\sigma}}\right) = \Phi\!\left(-\tfrac{{{mu:g}}}{{{sigma:g}}}\right) = {dead:.4f}")
         if any(n in activations.SATURATING for n in names):
             st.markdown(
@@ -99,7 +106,7 @@ else:
 
     panels.check_panel(
         "act",
-        activations.checks(report, z_min, z_max),
+        activations.checks(curve_table, stats, z_min, z_max),
         note="Measured fractions come from a finite sample, so they may differ from the formula by a few standard errors: "
         "the tolerance is 4·√(p(1−p)/n).",
     )

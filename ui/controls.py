@@ -97,11 +97,10 @@ def selectbox(
 ) -> T:
     """`st.selectbox` bound to `?key=`; the link carries the option as shown."""
     note = _check_choice(key, options, value, format_func)
-    result = st.selectbox(
-        label, options, index=list(options).index(value), format_func=format_func, key=key, help=help, bind="query-params"
-    )
+    labels = _labels(options, format_func)
+    shown = st.selectbox(label, list(labels), index=list(options).index(value), key=key, help=help, bind="query-params")
     _show(note)
-    return result
+    return labels[shown]
 
 
 def radio(
@@ -115,18 +114,21 @@ def radio(
 ) -> T:
     """`st.radio` bound to `?key=`; the link carries the option as shown."""
     note = _check_choice(key, options, value, format_func)
-    result = st.radio(
-        label,
-        options,
-        index=list(options).index(value),
-        format_func=format_func,
-        key=key,
-        help=help,
-        horizontal=horizontal,
-        bind="query-params",
+    labels = _labels(options, format_func)
+    shown = st.radio(
+        label, list(labels), index=list(options).index(value), key=key, help=help, horizontal=horizontal, bind="query-params"
     )
     _show(note)
-    return result
+    return labels[shown]
+
+
+def _labels(options: Sequence[T], format_func: Callable[[T], str]) -> dict[str, T]:
+    """Widgets get the shown labels as their options (so links and tests carry plain labels);
+    the page gets back the values behind them."""
+    labels = {format_func(o): o for o in options}
+    if len(labels) != len(options):
+        raise ValueError("option labels must be unique")
+    return labels
 
 
 def _check_choice(key: str, options: Sequence[T], value: T, format_func: Callable[[T], str]) -> str | None:
@@ -158,11 +160,12 @@ def multiselect(
                 note = f"The link's value `{_shown(bad[0])}` for `{key}` is not {expected}; it was left out."
             else:
                 note = _reject(key, bad[0], expected, ", ".join(format_func(v) for v in value))
-    result = st.multiselect(
-        label, options, default=list(value), format_func=format_func, key=key, help=help, bind="query-params"
+    labels = _labels(options, format_func)
+    shown = st.multiselect(
+        label, list(labels), default=[format_func(v) for v in value], key=key, help=help, bind="query-params"
     )
     _show(note)
-    return result
+    return [labels[s] for s in shown]
 
 
 def toggle(label: str, key: str, value: bool = False, help: str | None = None) -> bool:

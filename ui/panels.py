@@ -9,6 +9,15 @@ import streamlit as st
 from core.checks import Check
 
 
+def tex_number(x: float, digits: int = 3) -> str:
+    """A number for st.latex: 0.25, 1.42 \\times 10^{-7}."""
+    text = f"{x:.{digits}g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+
+
 def math_panel(prefix: str):
     """The expander that holds the course's formulas with the live numbers."""
     return st.expander("The math", expanded=True, key=f"{prefix}_show_math", bind="query-params")

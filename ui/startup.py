@@ -22,5 +22,6 @@ import core.charts  # noqa: E402,F401
 # Streamlit runs gc.collect() after every script run. With torch loaded, a full collection walks
 # hundreds of thousands of long-lived objects (140-170 ms holding the GIL). Freezing them once moves
 # them out of the collector's sight, so the per-rerun collection only looks at what the run made.
-# Measured in bench/README.md.
-gc.freeze()
+# Measured in bench/README.md (DLX_GC_FREEZE=0 turns it off, for that measurement).
+if os.environ.get("DLX_GC_FREEZE", "1") != "0":
+    gc.freeze()

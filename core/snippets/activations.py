@@ -44,7 +44,7 @@ def derivative(f, z):
 
 z = torch.linspace(z_min, z_max, 401, dtype=f64)           # the plotted grid
 z_wide = torch.linspace(-20, 20, 40_001, dtype=f64)        # where max f' is searched
-u = torch.linspace(-10, 10, 20_001, dtype=f64)             # quadrature nodes for E[f'(z)]
+u = torch.linspace(-10, 10, 200_000, dtype=f64)            # quadrature nodes for E[f'(z)]
 w = torch.exp(-0.5 * u**2)
 w = w / w.sum()
 g = torch.Generator().manual_seed({seed})

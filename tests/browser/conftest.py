@@ -32,9 +32,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` on 127.0.0.1:port; returns once /_stcore/health answers."""
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+def start_server(port: int, env: dict[str, str] | None = None, script: str | None = None) -> subprocess.Popen:
+    """`streamlit run app.py` (or `script`) on 127.0.0.1:port; returns once /_stcore/health answers."""
+    cmd = [sys.executable, "-m", "streamlit", "run", script or str(ROOT / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -79,7 +79,8 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    # Tall enough that a whole page fits: Streamlit scrolls inside its own container, not the window.
+    context = browser.new_context(viewport={"width": 1440, "height": 2600})
     pg = context.new_page()
     yield pg
     context.close()

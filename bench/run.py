@@ -1,0 +1,142 @@
+"""Benchmarks: server time of a rerun per page (AppTest) and slider-to-chart time in Chromium, each
+beside the floor (one slider, one chart) measured in the same run. Prints a markdown table.
+
+    make bench            # or: .venv/bin/python bench/run.py [--repeats 20] [--skip-browser]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ui import catalog  # noqa: E402
+
+
+def _slider_values(widget, repeats: int) -> list:
+    lo, hi = widget.min, widget.max
+    span = [lo + (hi - lo) * i / (repeats - 1) for i in range(repeats)]
+    return [int(round(v)) if isinstance(lo, int) else v for v in span]
+
+
+def rerun_times(at: AppTest, key: str, repeats: int) -> list[float]:
+    """Milliseconds per AppTest rerun after moving the slider `key` through its range."""
+    times = []
+    for value in _slider_values(at.slider(key=key), repeats):
+        at.slider(key=key).set_value(value)
+        t0 = time.perf_counter()
+        at.run()
+        times.append((time.perf_counter() - t0) * 1000)
+        assert not at.exception, at.exception
+    return times
+
+
+def server_reruns(repeats: int) -> list[tuple[str, float, float]]:
+    floor = AppTest.from_file(str(ROOT / "bench" / "floor_app.py"), default_timeout=60).run()
+    rows = [("floor (one slider, one chart)", *summary(rerun_times(floor, "floor_n", repeats)))]
+    for info in catalog.topic_pages():
+        if not info.main_key:
+            continue
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.switch_page(info.path).run()
+        rows.append((f"{info.title} (`{info.main_key}`)", *summary(rerun_times(at, info.main_key, repeats))))
+    return rows
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+
+FINGERPRINT = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map(g => (g._fullData || []).map(t => (t.x ? t.x.length : 0) + ':' + (t.y && t.y.length ? t.y[t.y.length-1] : '')).join(','))
+  .join('|')"""
+
+
+def browser_slider_to_chart(url: str, label: str, repeats: int) -> list[float]:
+    """Milliseconds from a key press on the slider to the chart showing new data, in Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_idle
+
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.goto(url)
+        wait_idle(page)
+        thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+        for i in range(repeats + 2):  # two warm-up moves
+            before = page.evaluate(FINGERPRINT)
+            key = "ArrowRight" if (i // 4) % 2 == 0 else "ArrowLeft"
+            t0 = time.perf_counter()
+            thumb.press(key)
+            page.wait_for_function(f"before => ({FINGERPRINT})() !== before", arg=before, timeout=30_000)
+            elapsed = (time.perf_counter() - t0) * 1000
+            wait_idle(page)
+            if i >= 2:
+                times.append(elapsed)
+        browser.close()
+    return times
+
+
+def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
+    from tests.browser.conftest import free_port, start_server
+
+    rows = []
+    port = free_port()
+    floor = start_server(port, script=str(ROOT / "bench" / "floor_app.py"))
+    try:
+        rows.append(("floor (one slider, one chart)", *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/", "Points", repeats))))
+    finally:
+        floor.terminate()
+    for freeze in ("1", "0"):
+        port = free_port()
+        server = start_server(port, env={"DLX_GC_FREEZE": freeze})
+        try:
+            for info in catalog.topic_pages():
+                if not info.main_key:
+                    continue
+                label = LABELS.get(info.main_key, info.main_key)
+                name = f"{info.title} (`{info.main_key}`)" + ("" if freeze == "1" else ", without gc.freeze()")
+                times = browser_slider_to_chart(f"http://127.0.0.1:{port}/{info.url_path}", label, repeats)
+                rows.append((name, *summary(times)))
+        finally:
+            server.terminate()
+    return rows
+
+
+#: The visible label of each page's main slider, to find it in the browser.
+LABELS = {"act_depth": "Layers L"}
+
+
+def table(title: str, rows: list[tuple[str, float, float]]) -> str:
+    lines = [f"### {title}", "", "| what | median ms | p95 ms |", "|---|---:|---:|"]
+    lines += [f"| {name} | {med:.0f} | {p95:.0f} |" for name, med, p95 in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    print(f"## Run of {date.today()} on {machine}\n")
+    print(table("Server time of a rerun after moving the main slider (AppTest)", server_reruns(args.repeats)))
+    if not args.skip_browser:
+        print()
+        print(table("Slider to updated chart in headless Chromium", browser_rows(args.repeats)))
+
+
+if __name__ == "__main__":
+    main()
