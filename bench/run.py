@@ -62,7 +62,7 @@ FINGERPRINT = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
   .join('|')"""
 
 
-def browser_slider_to_chart(url: str, label: str, repeats: int) -> list[float]:
+def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
     """Milliseconds from a key press on the slider to the chart showing new data, in Chromium."""
     from playwright.sync_api import sync_playwright
 
@@ -74,7 +74,7 @@ def browser_slider_to_chart(url: str, label: str, repeats: int) -> list[float]:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.goto(url)
         wait_idle(page)
-        thumb = page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+        thumb = page.locator(f".st-key-{key}").get_by_role("slider")
         for i in range(repeats + 2):  # two warm-up moves
             before = page.evaluate(FINGERPRINT)
             key = "ArrowRight" if (i // 4) % 2 == 0 else "ArrowLeft"
@@ -96,7 +96,7 @@ def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
     port = free_port()
     floor = start_server(port, script=str(ROOT / "bench" / "floor_app.py"))
     try:
-        rows.append(("floor (one slider, one chart)", *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/", "Points", repeats))))
+        rows.append(("floor (one slider, one chart)", *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/", "floor_n", repeats))))
     finally:
         floor.terminate()
     for freeze in ("1", "0"):
@@ -106,17 +106,12 @@ def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
             for info in catalog.topic_pages():
                 if not info.main_key:
                     continue
-                label = LABELS.get(info.main_key, info.main_key)
                 name = f"{info.title} (`{info.main_key}`)" + ("" if freeze == "1" else ", without gc.freeze()")
-                times = browser_slider_to_chart(f"http://127.0.0.1:{port}/{info.url_path}", label, repeats)
+                times = browser_slider_to_chart(f"http://127.0.0.1:{port}/{info.url_path}", info.main_key, repeats)
                 rows.append((name, *summary(times)))
         finally:
             server.terminate()
     return rows
-
-
-#: The visible label of each page's main slider, to find it in the browser.
-LABELS = {"act_depth": "Layers L"}
 
 
 def table(title: str, rows: list[tuple[str, float, float]]) -> str:

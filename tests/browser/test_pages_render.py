@@ -31,7 +31,7 @@ def test_cold_server_deep_link_runs_through_app_navigation(page):
         wait_idle(page)
         nav = page.get_by_test_id("stSidebarNav").inner_text()
         assert "Vanishing & exploding gradients" in nav and "app" not in nav.split()
-        depth = page.get_by_test_id("stSlider").filter(has_text="Layers L").get_by_role("slider")
+        depth = page.locator(".st-key-act_depth").get_by_role("slider")
         expect(depth).to_have_value("7")
     finally:
         proc.terminate()
@@ -42,7 +42,7 @@ def test_deep_link_restores_activations(server, page):
     page.goto(f"{server}/activations?act_depth=12&act_functions=Sigmoid&act_functions=ELU")
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
-    depth = page.get_by_test_id("stSlider").filter(has_text="Layers L").get_by_role("slider")
+    depth = page.locator(".st-key-act_depth").get_by_role("slider")
     expect(depth).to_have_value("12")
     names = page.locator(".js-plotly-plot").first.evaluate("g => g.data.map(t => t.name)")
     assert "Sigmoid" in names and "ELU" in names and "ReLU" not in names
@@ -52,7 +52,7 @@ def test_bad_link_falls_back_with_note(server, page):
     page.goto(f"{server}/activations?act_depth=%3Cscript%3Ealert(1)%3C/script%3E")
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
-    depth = page.get_by_test_id("stSlider").filter(has_text="Layers L").get_by_role("slider")
+    depth = page.locator(".st-key-act_depth").get_by_role("slider")
     expect(depth).to_have_value("10")
     note = page.get_by_test_id("stAlert").filter(has_text="act_depth")
     assert note.count() == 1 and "<script>" in note.inner_text()
