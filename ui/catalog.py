@@ -13,12 +13,23 @@ class PageInfo:
     icon: str  # Material icon shown in the navigation
     blurb: str  # one line for the Home card
     main_key: str | None = None  # the widget a teacher moves first (benchmarks move it)
+    chart_on_load: bool = True  # False where the main chart appears only after an action (a training run)
 
 
 HOME = PageInfo("pages/home.py", "Home", "home", ":material/home:", "What DL Explorer is and how to use it in class.")
 
 #: Navigation sections, named after the course chapters. A section with no page yet is left out.
 SECTIONS: dict[str, list[PageInfo]] = {
+    "Optimizers & training": [
+        PageInfo(
+            "pages/training.py",
+            "Training studio",
+            "training",
+            ":material/model_training:",
+            "Train the course's models live: streaming curves, real metrics, Stop, and up to five runs side by side.",
+            chart_on_load=False,
+        ),
+    ],
     "Vanishing & exploding gradients": [
         PageInfo(
             "pages/activations.py",

@@ -1,0 +1,85 @@
+"""Live training for a page: a background thread runs `core.training.train` and writes its records into a
+locked buffer; the page reads the buffer from an `st.fragment(run_every=...)` and draws it.
+
+The thread never calls `st.*`. It stops when the Stop button sets its event, when its loss stops being
+finite, or when the page has not looked at it for `HEARTBEAT_TIMEOUT` seconds (its tab was closed).
+"""
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+from core import tasks, training
+
+HEARTBEAT_TIMEOUT = 20.0  # seconds without a look from the page before a run is abandoned
+
+
+@dataclass
+class Job:
+    """One training run and everything the page needs to show it, while it runs and after."""
+
+    settings: tasks.Settings
+    name: str
+    total_steps: int = 0
+    records: list[training.Record] = field(default_factory=list)
+    status: str = "running"  # running, done, stopped, diverged, failed
+    message: str | None = None
+    outputs: dict = field(default_factory=dict)  # tasks.final_outputs once the run ends
+    checks: list = field(default_factory=list)  # tasks.final_checks once the run ends
+    announced: bool = False  # the page has redrawn itself once after the run ended
+    state_dict: bytes = b""  # the trained weights, saved with torch.save
+    started: float = field(default_factory=time.time)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_seen: float = field(default_factory=time.monotonic)
+    thread: threading.Thread | None = None
+
+    def snapshot(self) -> list[training.Record]:
+        """The records so far (a copy); also tells the worker the page is still watching."""
+        self.last_seen = time.monotonic()
+        with self.lock:
+            return list(self.records)
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def start(settings: tasks.Settings, name: str, prepare: Callable[[], tasks.Prepared] | None = None) -> Job:
+    """Prepare a run and start training it in a daemon thread; returns at once."""
+    job = Job(settings, name)
+    prepared = (prepare or (lambda: tasks.prepare(settings)))()
+    job.total_steps = settings.epochs * len(prepared.train_loader)
+
+    def should_stop() -> bool:
+        return job.stop_event.is_set() or time.monotonic() - job.last_seen > HEARTBEAT_TIMEOUT
+
+    def work() -> None:
+        try:
+            for record in training.train(**prepared.train_args(), epochs=settings.epochs, clip=settings.clip or None,
+                                         should_stop=should_stop):
+                with job.lock:
+                    job.records.append(record)
+                if record.kind in ("stopped", "diverged"):
+                    job.message = record.message
+            last = job.records[-1].kind if job.records else "done"
+            if last != "diverged":
+                job.outputs, job.checks = tasks.final_outputs(prepared), tasks.final_checks(prepared)
+            buffer = io.BytesIO()
+            torch.save(prepared.model.state_dict(), buffer)
+            job.state_dict = buffer.getvalue()
+            job.status = last
+        except (RuntimeError, ValueError) as err:  # a shape or data problem in the user's settings or upload
+            job.message, job.status = f"Training failed: {err}", "failed"
+
+    job.thread = threading.Thread(target=work, name=f"train-{name}", daemon=True)
+    job.thread.start()
+    return job
