@@ -114,6 +114,53 @@ def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def _bare_loop(prepared, steps: int) -> float:
+    """Seconds for `steps` steps of a bare 10-line PyTorch loop on the same model, data and batch size."""
+    model, opt, loss_fn = prepared.model, prepared.optimizer, prepared.loss_fn
+    model.train()
+    t0, n = time.perf_counter(), 0
+    while n < steps:
+        for x, y in prepared.train_loader:
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            n += 1
+            if n == steps:
+                break
+    return time.perf_counter() - t0
+
+
+def _engine(prepared, steps: int) -> float:
+    from core import training
+
+    t0 = time.perf_counter()
+    for record in training.train(**{**prepared.train_args(), "evaluate": None}, epochs=10**6):
+        if record.step >= steps:
+            break
+    return time.perf_counter() - t0
+
+
+def training_rows(repeats: int = 5) -> list[tuple[str, float, float]]:
+    """Engine steps/s against the bare loop, interleaved, median over repeats (higher ratio is better)."""
+    import torch
+
+    from core import tasks
+
+    torch.set_num_threads(1)
+    rows = []
+    for task, steps in (("image", 20), ("sequence", 60)):
+        settings = tasks.Settings(task=task, hidden=32, batch_size=32)
+        bare, engine = [], []
+        for _ in range(repeats):
+            bare.append(steps / _bare_loop(tasks.prepare(settings), steps))
+            engine.append(steps / _engine(tasks.prepare(settings), steps))
+        b, e = statistics.median(bare), statistics.median(engine)
+        label = {"image": "course CNN, 32/64 channels", "sequence": "LSTM forecaster, hidden 32, 2 layers, L = 96"}[task]
+        rows.append((f"{label}: bare loop / engine steps per s, ratio", b, e, e / b))
+    return rows
+
+
 def table(title: str, rows: list[tuple[str, float, float]]) -> str:
     lines = [f"### {title}", "", "| what | median ms | p95 ms |", "|---|---:|---:|"]
     lines += [f"| {name} | {med:.0f} | {p95:.0f} |" for name, med, p95 in rows]
@@ -128,6 +175,13 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"## Run of {date.today()} on {machine}\n")
     print(table("Server time of a rerun after moving the main slider (AppTest)", server_reruns(args.repeats)))
+    print()
+    print("### Training engine against a bare PyTorch loop (same model, data, batch size 32; 1 thread)")
+    print()
+    print("| what | bare steps/s | engine steps/s | ratio |")
+    print("|---|---:|---:|---:|")
+    for name, b, e, r in training_rows():
+        print(f"| {name} | {b:.1f} | {e:.1f} | {r:.2f} |")
     if not args.skip_browser:
         print()
         print(table("Slider to updated chart in headless Chromium", browser_rows(args.repeats)))

@@ -24,9 +24,24 @@ def _shown(raw: str) -> str:
     return clean if len(clean) <= _SHOWN_CHARS else clean[:_SHOWN_CHARS] + "…"
 
 
+def _forget(key: str) -> None:
+    """Remove a link value before its widget is built, so the widget is not seeded from it.
+
+    Deleting from `st.query_params` updates the address bar, but Streamlit seeds bound widgets from its
+    own snapshot of the query string taken when the page loaded (`_initial_query_params`); a value it
+    would accept (clamped, or one that crashes `number_input`, such as 1e999) has to go from there too.
+    """
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    if key in st.query_params:
+        del st.query_params[key]
+    with get_session_state().query_params() as qp:
+        qp._initial_query_params.pop(key, None)
+
+
 def _reject(key: str, raw: str, expected: str, default: Any) -> str:
     """Drop a bad link value so the widget falls back to its default; return the note that says so."""
-    del st.query_params[key]
+    _forget(key)
     return f"The link's value `{_shown(raw)}` for `{key}` is not {expected}; using the default {default}."
 
 
@@ -122,6 +137,22 @@ def radio(
     return labels[shown]
 
 
+def select_slider(
+    label: str,
+    key: str,
+    options: Sequence[T],
+    value: T,
+    format_func: Callable[[T], str] = str,
+    help: str | None = None,
+) -> T:
+    """`st.select_slider` bound to `?key=`; the link carries the option as shown."""
+    note = _check_choice(key, options, value, format_func)
+    labels = _labels(options, format_func)
+    shown = st.select_slider(label, list(labels), value=format_func(value), key=key, help=help, bind="query-params")
+    _show(note)
+    return labels[shown]
+
+
 def _labels(options: Sequence[T], format_func: Callable[[T], str]) -> dict[str, T]:
     """Widgets get the shown labels as their options (so links and tests carry plain labels);
     the page gets back the values behind them."""
@@ -148,7 +179,7 @@ def multiselect(
     help: str | None = None,
 ) -> list[T]:
     """`st.multiselect` bound to `?key=a&key=b`; unknown entries in the link are dropped with a note."""
-    raw, note = st.query_params.get_all(key), None
+    raw, note = [r for r in st.query_params.get_all(key) if r != ""], None  # `?key=` is a cleared selection
     if raw:
         shown = [format_func(o) for o in options]
         bad = [r for r in raw if r not in shown]
@@ -176,3 +207,14 @@ def toggle(label: str, key: str, value: bool = False, help: str | None = None) -
     result = st.toggle(label, value=value, key=key, help=help, bind="query-params")
     _show(note)
     return result
+
+
+def text_input(label: str, key: str, value: str, max_chars: int, help: str | None = None) -> str:
+    """`st.text_input` bound to `?key=`; a link value longer than `max_chars`, with control characters,
+    or with `<` or `>` (markup) is ignored with a note. An empty value in a link clears the field."""
+    raw, note = st.query_params.get(key), None
+    if raw is not None and (len(raw) > max_chars or not raw.isprintable() or "<" in raw or ">" in raw):
+        note = _reject(key, raw, f"plain text of at most {max_chars} characters", f"`{_shown(value)}`")
+    result = st.text_input(label, value, max_chars=max_chars, key=key, help=help, bind="query-params")
+    _show(note)
+    return result if result is not None else ""

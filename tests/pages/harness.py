@@ -6,12 +6,26 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import streamlit.testing.v1.app_test as app_test_module
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from ui.catalog import PageInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("slider", "select_slider", "selectbox", "multiselect", "radio", "checkbox", "toggle", "number_input")
+
+
+class _NavigationPagesManager(PagesManager):
+    """AppTest resets Streamlit's legacy `pages/`-folder mode before every run, which would run a page
+    script on its own. The real app always runs through app.py's `st.navigation`; so do the tests."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+app_test_module.PagesManager = _NavigationPagesManager
 
 
 def open_page(info: PageInfo, query: Mapping[str, Any] | None = None, timeout: float = 120) -> AppTest:
