@@ -29,8 +29,13 @@ app_test_module.PagesManager = _NavigationPagesManager
 
 
 def open_page(info: PageInfo, query: Mapping[str, Any] | None = None, timeout: float = 120) -> AppTest:
-    """The app at `info`'s page, with `query` as the URL's query string, after its first run."""
+    """The app at `info`'s page, with `query` as the URL's query string, after its first run.
+
+    AppTest only knows a page registered under a custom url_path after one run of app.py, so Home runs
+    first (with no query string), then the page opens with the query string, as a link would open it.
+    """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
     for key, value in (query or {}).items():
         at.query_params[key] = value
     at.switch_page(info.path)
