@@ -22,6 +22,14 @@ HOME = PageInfo("pages/home.py", "Home", "home", ":material/home:", "What DL Exp
 SECTIONS: dict[str, list[PageInfo]] = {
     "Optimizers & training": [
         PageInfo(
+            "pages/optimizers.py",
+            "Optimizers",
+            "optimizers",
+            ":material/moving:",
+            "SGD, momentum, Adagrad, RMSprop, Adam race on loss surfaces; every rule checked by hand; a fair race tunes each rate.",
+            main_key="opt_start_x",
+        ),
+        PageInfo(
             "pages/training.py",
             "Training studio",
             "training",
@@ -38,6 +46,52 @@ SECTIONS: dict[str, list[PageInfo]] = {
             ":material/show_chart:",
             "Sigmoid, tanh, ReLU and friends: f(z), f′(z) by autograd, and why gradients vanish with depth.",
             main_key="act_depth",
+        ),
+    ],
+    "Convolutional networks": [
+        PageInfo(
+            "pages/conv_arithmetic.py",
+            "Convolution arithmetic",
+            "conv-arithmetic",
+            ":material/grid_on:",
+            "Output size by formula beside nn.Conv2d, the kernel sliding over the padded input, pooling, feature maps, backprop.",
+            main_key="conv_stride",
+        ),
+        PageInfo(
+            "pages/cnn_builder.py",
+            "CNN builder",
+            "cnn-builder",
+            ":material/stacks:",
+            "Write a layer stack: shapes, parameters, the receptive field by formula and by autograd, and the nn.Module.",
+            main_key="cnn_input_size",
+        ),
+    ],
+    "Classifiers": [
+        PageInfo(
+            "pages/softmax.py",
+            "Softmax & cross-entropy",
+            "softmax",
+            ":material/bar_chart:",
+            "Logits to probabilities; cross-entropy three ways beside F.cross_entropy; float32 overflow; the softmax Jacobian.",
+            main_key="sm_logit_0",
+        ),
+        PageInfo(
+            "pages/classification_metrics.py",
+            "Classification metrics",
+            "classification-metrics",
+            ":material/grid_view:",
+            "A confusion matrix to edit or generate; precision, recall, F1 per class and macro/micro/weighted by torchmetrics; PR and ROC curves.",
+            main_key="cm_threshold",
+        ),
+    ],
+    "Recurrent networks": [
+        PageInfo(
+            "pages/rnn_shapes.py",
+            "RNN shapes",
+            "rnn-shapes",
+            ":material/view_timeline:",
+            "nn.RNN, nn.LSTM, nn.GRU: every shape from a real forward pass, out[:, -1] vs h_n, four architectures, and the classic shape errors.",
+            main_key="rs_layers",
         ),
     ],
 }
