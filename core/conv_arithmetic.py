@@ -1,5 +1,7 @@
 """Convolution arithmetic: output sizes, parameter counts, the sliding window, pooling, and backprop.
 
+Pooling is in core.conv_pooling, backprop through a convolution in core.conv_backprop.
+
 Every size the page shows is computed twice: by the formula in PyTorch's documentation (which is the
 course's formula §5.3 when the dilation d is 1) and by running the real `nn.Conv2d` / `nn.MaxPool2d` /
 `nn.AvgPool2d`. Shapes are taken on PyTorch's meta device: the same modules, the same shape checks and
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -19,9 +22,12 @@ from torch import nn
 from core.checks import Check
 from core.rng import generator
 
+if TYPE_CHECKING:  # the page's other parts, which import this module
+    from core.conv_backprop import Backprop
+    from core.conv_pooling import PoolExample, PoolShape
+
 PADDINGS: tuple[int | str, ...] = (0, 1, 2, 3, 4, 5, "same")
 VIEW_CAP = 16  # the sliding-window drawing shows at most this many cells per side (more if the kernel spans more)
-POOL_GRID = 8  # side of the example grid the pooling section pools
 _F64 = torch.float64
 
 
@@ -230,98 +236,6 @@ def sliding_step(ex: SlidingExample, position: int, cap: int = VIEW_CAP) -> Slid
         ex.padded[rs:re, cs:ce], is_pad[rs:re, cs:ce],
         (ors, ore), (ocs, oce), outputs[ors:ore, ocs:oce], (hp, wp), (h_out, w_out),
     )
-
-
-@dataclass(frozen=True)
-class PoolShape:
-    """Pooling on the conv page's (1, C_in, H, W) input: formula beside nn.MaxPool2d and nn.AvgPool2d."""
-
-    k: int
-    s: int
-    formula: tuple[int, int]  # ⌊(H − k)/s⌋ + 1, ⌊(W − k)/s⌋ + 1
-    max_shape: tuple[int, ...] | None
-    avg_shape: tuple[int, ...] | None
-    error: str | None
-    hint: str | None
-
-
-def pool_shape(h: int, w: int, c: int, k: int, s: int) -> PoolShape:
-    """Output sizes of max and average pooling with window k and stride s (no padding), both ways."""
-    shapes, error, hint = [], None, None
-    x = torch.empty(1, c, h, w, device="meta")
-    try:
-        for pool in (nn.MaxPool2d(k, s), nn.AvgPool2d(k, s)):
-            shapes.append(tuple(pool(x).shape))
-    except RuntimeError as exc:
-        error = str(exc)
-        hint = f"A {k} × {k} window does not fit in a {h} × {w} input: make the window at most {min(h, w)}, or the input larger."
-        shapes = [None, None]
-    return PoolShape(k, s, (course_output_size(h, k, 0, s), course_output_size(w, k, 0, s)), *shapes, error, hint)
-
-
-@dataclass(frozen=True)
-class PoolExample:
-    """A small integer grid, pooled by the modules and by the course's formulas (§5.6)."""
-
-    grid: torch.Tensor  # (POOL_GRID, POOL_GRID) integers 0..9
-    k: int
-    s: int
-    max_pooled: torch.Tensor  # nn.MaxPool2d(k, s)
-    avg_pooled: torch.Tensor  # nn.AvgPool2d(k, s)
-    max_formula: torch.Tensor  # max over each window, by hand
-    avg_formula: torch.Tensor  # (1/k²) Σ over each window, by hand
-
-
-def pool_example(k: int, s: int, seed: int = 0, n: int = POOL_GRID) -> PoolExample | None:
-    """Pools an n × n integer grid; None when the window is larger than the grid."""
-    if k > n:
-        return None
-    grid = torch.randint(0, 10, (n, n), generator=generator(seed + 1)).to(_F64)
-    with torch.inference_mode():
-        max_pooled = nn.MaxPool2d(k, s)(grid[None, None])[0, 0]
-        avg_pooled = nn.AvgPool2d(k, s)(grid[None, None])[0, 0]
-    size = course_output_size(n, k, 0, s)
-    windows = torch.stack([torch.stack([grid[i * s:i * s + k, j * s:j * s + k] for j in range(size)]) for i in range(size)])
-    return PoolExample(grid, k, s, max_pooled, avg_pooled, windows.amax(dim=(-2, -1)), windows.sum(dim=(-2, -1)) / k**2)
-
-
-@dataclass(frozen=True)
-class Backprop:
-    """∂L/∂X and ∂L/∂W of Y = conv2d(X, W) (stride 1, no padding), by autograd and by the course's identities."""
-
-    dx_autograd: torch.Tensor  # (1, C_in, n, n)
-    dx_formula: torch.Tensor  # full convolution of ∂L/∂Y with the 180°-rotated kernel
-    dw_autograd: torch.Tensor  # (C_out, C_in, k, k)
-    dw_formula: torch.Tensor  # X correlated with ∂L/∂Y
-    n: int  # input side
-
-    @property
-    def dx_error(self) -> float:
-        return float((self.dx_autograd - self.dx_formula).abs().max())
-
-    @property
-    def dw_error(self) -> float:
-        return float((self.dw_autograd - self.dw_formula).abs().max())
-
-
-def backprop(k: int, c_in: int, c_out: int, seed: int = 0, out_side: int = 5) -> Backprop:
-    """Checks the course's §5.10 on a random X (1, C_in, k + 4, k + 4), W and upstream gradient G = ∂L/∂Y.
-
-    L = Σ Y·G, so ∂L/∂Y = G. Multi-channel form of the identities:
-        ∂L/∂X[c_in] = Σ_{c_out} full_conv(G[c_out], rot180(W[c_out, c_in]))
-        ∂L/∂W[c_out, c_in] = X[c_in] ⋆ G[c_out]   (⋆: cross-correlation, as F.conv2d computes)
-    """
-    g = generator(seed)
-    n = k + out_side - 1
-    x = torch.randn(1, c_in, n, n, generator=g, dtype=_F64, requires_grad=True)
-    w = torch.randn(c_out, c_in, k, k, generator=g, dtype=_F64, requires_grad=True)
-    upstream = torch.randn(1, c_out, out_side, out_side, generator=g, dtype=_F64)
-    (F.conv2d(x, w) * upstream).sum().backward()
-    with torch.inference_mode():
-        rotated = w.detach().flip(-2, -1).transpose(0, 1)  # (C_in, C_out, k, k)
-        dx = F.conv2d(F.pad(upstream, (k - 1,) * 4), rotated)
-        dw = F.conv2d(x.detach().transpose(0, 1), upstream.transpose(0, 1)).transpose(0, 1)
-    return Backprop(x.grad, dx, w.grad, dw, n)
 
 
 def checks(shape: ConvShape, step: SlidingStep | None, ex: SlidingExample | None, pool: PoolShape,

@@ -51,7 +51,8 @@ class KernelText:
 
 def parse_kernel(text: str) -> KernelText:
     """Three rows separated by ";", three numbers per row separated by "," (spaces are ignored)."""
-    rows = [r.strip() for r in (text or "").strip().strip(";").split(";")]
+    text = (text or "").replace("`", "'")  # cells are quoted in messages as inline code
+    rows = [r.strip() for r in text.strip().strip(";").split(";")]
     if len(rows) != 3:
         return KernelText(None, f"Write 3 rows separated by ';' (found {len(rows)}), e.g. `{DEFAULT_CUSTOM}`.")
     values = []

@@ -4,8 +4,9 @@ import time
 
 import streamlit as st
 
-from core import charts, feature_maps as fm
+from core import charts, conv_backprop, conv_pooling
 from core import conv_arithmetic as conv
+from core import feature_maps as fm
 from core.snippets import conv_arithmetic as snippet
 from ui import controls, panels
 
@@ -24,12 +25,12 @@ def sliding_example(h, w, k, padding, s, d):
 
 @st.cache_data(max_entries=128, show_spinner=False)
 def pooling(h, w, c, k, s):
-    return conv.pool_shape(h, w, c, k, s), conv.pool_example(k, s)
+    return conv_pooling.pool_shape(h, w, c, k, s), conv_pooling.pool_example(k, s)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def backprop(k, c_in, c_out):
-    return conv.backprop(k, c_in, c_out)
+    return conv_backprop.backprop(k, c_in, c_out)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -146,7 +147,7 @@ elif loaded.note:
     st.caption(loaded.note)
 parsed = fm.parse_kernel(custom_text) if filter_name == "custom" else fm.KernelText(fm.KERNELS[filter_name], None)
 if parsed.error:
-    st.error(f"The custom kernel `{custom_text[:60]}` cannot be used: {parsed.error}", icon=":material/grid_off:")
+    st.error(f"The custom kernel cannot be used: {parsed.error}", icon=":material/grid_off:")
 fmap = feature_map(data, parsed.kernel or fm.KERNELS["identity"])
 st.plotly_chart(charts.feature_maps(fmap, f"{fm.LABELS[filter_name]}: {fm.kernel_text(fmap.kernel.tolist())}"), key="conv_fmap_chart")
 flip = ("this kernel looks the same turned by 180°, so flipping it changes nothing" if fmap.flip_difference < 1e-12 else

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from core.charts.conv_arithmetic import box, grid, panels
 from core.charts.theme import PALETTE, figure
-from core.cnn_builder import Probe
+from core.receptive_field import Probe
 
 _GRADIENT = [[0, "#deebf7"], [0.5, "#6baed6"], [1, "#08306b"]]
 

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 import torch
 
 from core.charts.theme import FONT_SIZE, PALETTE, figure
-from core.conv_arithmetic import PoolExample, SlidingStep
+from core.conv_arithmetic import SlidingStep
+from core.conv_pooling import PoolExample
 from core.feature_maps import FeatureMap
 
 HIGHLIGHT = PALETTE[1]  # orange: the window and the cell being written

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from core import conv_arithmetic as ca
+from core import conv_backprop, conv_pooling
 from core.rng import generator
 
 
@@ -143,7 +144,7 @@ def test_position_share_round_trips_every_cell(n):
 
 @pytest.mark.parametrize("h,k,s", [(8, 2, 2), (7, 3, 2), (5, 5, 1), (9, 2, 3), (3, 4, 1), (1, 1, 8)])
 def test_pool_sizes_match_the_modules(h, k, s):
-    pool = ca.pool_shape(h, h + 1, 3, k, s)
+    pool = conv_pooling.pool_shape(h, h + 1, 3, k, s)
     if k > h:
         assert pool.max_shape is None and "Output size is too small" in pool.error and pool.hint
         return
@@ -153,15 +154,15 @@ def test_pool_sizes_match_the_modules(h, k, s):
 
 @pytest.mark.parametrize("k,s", [(1, 1), (2, 2), (3, 2), (3, 1), (8, 1), (2, 5)])
 def test_pooled_values_follow_the_course_formulas(k, s):
-    ex = ca.pool_example(k, s, seed=5)
+    ex = conv_pooling.pool_example(k, s, seed=5)
     assert torch.equal(ex.max_formula, ex.max_pooled)
     assert torch.allclose(ex.avg_formula, ex.avg_pooled, atol=1e-12)
-    assert ca.pool_example(9, 1) is None
+    assert conv_pooling.pool_example(9, 1) is None
 
 
 @pytest.mark.parametrize("k,c_in,c_out,seed", [(1, 1, 1, 0), (3, 1, 1, 1), (3, 3, 4, 2), (5, 2, 6, 3), (11, 4, 2, 4)])
 def test_backprop_identities(k, c_in, c_out, seed):
-    grads = ca.backprop(k, c_in, c_out, seed)
+    grads = conv_backprop.backprop(k, c_in, c_out, seed)
     assert grads.dx_error < 1e-10 and grads.dw_error < 1e-10
     assert grads.dx_autograd.abs().max() > 0.1  # a real gradient, not zeros
 
@@ -184,7 +185,16 @@ def test_every_check_passes(setting):
     if shape.pytorch is not None:
         ex = ca.sliding_example(*setting[:6])
         step = ca.sliding_step(ex, ex.output.numel() // 2)
-    pool = ca.pool_shape(setting[0], setting[1], setting[6], 2, 2)
-    checks = ca.checks(shape, step, ex, pool, ca.pool_example(2, 2), ca.backprop(setting[2], 2, 3))
+    pool = conv_pooling.pool_shape(setting[0], setting[1], setting[6], 2, 2)
+    checks = ca.checks(shape, step, ex, pool, conv_pooling.pool_example(2, 2), conv_backprop.backprop(setting[2], 2, 3))
     assert len(checks) >= 5
     assert all(c.passed for c in checks), [c for c in checks if not c.passed]
+
+
+def test_the_page_leaves_the_global_rng_alone():
+    before = torch.random.get_rng_state()
+    ca.conv_shape(9, 9, 3, 1, 2, 1, 3, 8)
+    ca.sliding_step(ca.sliding_example(9, 9, 3, 1, 2, 1), 3)
+    conv_pooling.pool_example(2, 2)
+    conv_backprop.backprop(3, 2, 2)
+    assert torch.equal(torch.random.get_rng_state(), before)
