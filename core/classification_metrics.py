@@ -215,7 +215,7 @@ def average_table(r: Report) -> pd.DataFrame:
 
 def checks(r: Report, average: str) -> list[Check]:
     """The course's formulas with the counts against torchmetrics on the expanded predictions."""
-    out = [Check(f"confusion matrix of the expanded (preds, target) vs the matrix ({r.total:,} samples; cells that differ)",
+    out = [Check(f"MulticlassConfusionMatrix of the {r.total:,} expanded samples vs the matrix (cells that differ)",
                  float(r.total), float(sum(map(sum, r.confmat))), 0.0,
                  error=float(sum(a != b for ra, rb in zip(r.matrix, r.confmat) for a, b in zip(ra, rb))))]
     for metric, name in zip(METRICS, ("TP/(TP+FP)", "TP/(TP+FN)", "2TP/(2TP+FP+FN)")):

@@ -56,7 +56,7 @@ else:
     checks = cmx.checks(r, average)
     classes = [str(i) for i in range(r.k)]
     matrix_col, edit_col = st.columns(2)
-    matrix_col.plotly_chart(charts.confusion_matrix(matrix, classes), key="cm_matrix_chart")
+    matrix_col.plotly_chart(charts.confusion_matrix(matrix, [f"class {c}" for c in classes]), key="cm_matrix_chart")
     with edit_col:
         if source == "edit":
             columns = [f"pred {c}" for c in classes]
@@ -67,7 +67,7 @@ else:
             st.caption("Edit a count here or in the sidebar: the text form, and with it the link, follows.")
         else:
             st.markdown("The generated matrix as text (paste it into *Type or edit the counts* to change it):")
-            st.code(cmx.format_matrix(matrix), language=None)
+            st.code(cmx.format_matrix(matrix), language=None, wrap_lines=True)
         st.metric("Samples N", f"{r.total:,}")
         st.metric("Accuracy (trace / N)", f"{r.accuracy_torchmetrics:.4f}")
 
@@ -92,7 +92,7 @@ st.subheader("Binary case: one threshold on a classifier's scores")
 b = at_threshold(threshold)
 checks = checks + binary_threshold.checks(b)
 matrix_col, numbers_col = st.columns([2, 3])
-matrix_col.plotly_chart(charts.confusion_matrix(b.matrix, ["+", "−"]), key="cm_binary_chart")
+matrix_col.plotly_chart(charts.confusion_matrix(b.matrix, ["positive", "negative"]), key="cm_binary_chart")
 with numbers_col:
     st.markdown(f"At t = {threshold:.2f}: **TP** = {b.tp}, **FN** = {b.fn}, **FP** = {b.fp}, **TN** = {b.tn}.")
     a, c, d = st.columns(3)
