@@ -94,6 +94,16 @@ SECTIONS: dict[str, list[PageInfo]] = {
             main_key="rs_layers",
         ),
     ],
+    "Training RNNs": [
+        PageInfo(
+            "pages/regression_metrics.py",
+            "Regression metrics",
+            "regression-metrics",
+            ":material/ssid_chart:",
+            "MSE, RMSE, MAE, MAPE and R² of a real seasonal-naive forecast by torchmetrics; what outliers and near-zero targets do.",
+            main_key="reg_outliers",
+        ),
+    ],
 }
 
 

@@ -9,6 +9,7 @@ from core.charts.classification_metrics import per_class_metrics, pr_roc_curves
 from core.charts.cnn_builder import receptive_field
 from core.charts.conv_arithmetic import feature_maps, pooling_grids, sliding_window
 from core.charts.optimizers import lr_schedule, lr_sweep, optimizer_race
+from core.charts.regression_metrics import error_shares, forecast_span
 from core.charts.rnn_shapes import rnn_architectures, rnn_last_state_map, rnn_shape_flow
 from core.charts.softmax import softmax_bars, softmax_jacobians
 from core.charts.training import confusion_matrix, forecast, training_curves
@@ -22,5 +23,6 @@ __all__ = [
     "rnn_shape_flow", "rnn_last_state_map", "rnn_architectures",
     "softmax_bars", "softmax_jacobians",
     "per_class_metrics", "pr_roc_curves",
+    "forecast_span", "error_shares",
     "training_curves", "confusion_matrix", "forecast",
 ]

@@ -111,10 +111,10 @@ def test_sliding_window_is_valid_with_square_aligned_panels(setting):
 
 def test_pooling_feature_map_and_receptive_field_charts_are_valid():
     from core import cnn_builder as cnn
-    from core import conv_arithmetic as ca
+    from core import conv_pooling
     from core import feature_maps as fm
 
-    fig = charts.pooling_grids(ca.pool_example(3, 2))
+    fig = charts.pooling_grids(conv_pooling.pool_example(3, 2))
     assert validated(fig).data[1].type == "heatmap" and fig.data[1].z.shape == (3, 3) and len(fig.layout.shapes) == 3
     fig = charts.feature_maps(fm.feature_map(fm.shapes_image(), fm.KERNELS["edge_x"]), "edge-x")
     assert validated(fig).data[1].zmid == 0 and fig.data[1].z.shape == (96, 96)
