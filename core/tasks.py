@@ -64,7 +64,8 @@ class Prepared:
 
     def train_args(self) -> dict:
         return dict(model=self.model, loss_fn=self.loss_fn, optimizer=self.optimizer, train_loader=self.train_loader,
-                    val_loader=self.val_loader, evaluate=self.evaluate, batch_transform=self.batch_transform)
+                    val_loader=self.val_loader, evaluate=self.evaluate, batch_transform=self.batch_transform,
+                    device=next(self.model.parameters()).device)
 
 
 def _loaders(train: Dataset, val: Dataset, batch_size: int, seed: int) -> tuple[DataLoader, DataLoader]:
@@ -73,10 +74,17 @@ def _loaders(train: Dataset, val: Dataset, batch_size: int, seed: int) -> tuple[
             DataLoader(val, batch_size=256, shuffle=False))
 
 
+def device() -> torch.device:
+    """CUDA when there is a GPU, the CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def _collect(model: nn.Module, loader: DataLoader, output: Callable[[torch.Tensor], torch.Tensor]):
+    """Model outputs for a whole loader, gathered on the CPU, with the targets."""
+    dev = next(model.parameters()).device
     outs, ys = [], []
     for x, y in loader:
-        outs.append(output(model(x)))
+        outs.append(output(model(x.to(dev))).cpu())
         ys.append(y)
     return torch.cat(outs), torch.cat(ys)
 
@@ -144,11 +152,12 @@ def flip_rotate(g: torch.Generator, max_degrees: float = 20.0) -> Callable[[torc
 
     def transform(x: torch.Tensor) -> torch.Tensor:  # (N, C, H, W)
         n = x.shape[0]
-        flip = torch.rand(n, generator=g) < 0.5
+        flip = (torch.rand(n, generator=g) < 0.5).to(x.device)
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-        angle = (torch.rand(n, generator=g) * 2 - 1) * math.radians(max_degrees)
+        angle = ((torch.rand(n, generator=g) * 2 - 1) * math.radians(max_degrees)).to(x.device)
         cos, sin = torch.cos(angle), torch.sin(angle)
-        theta = torch.stack([torch.stack([cos, -sin, torch.zeros(n)], 1), torch.stack([sin, cos, torch.zeros(n)], 1)], 1)
+        zero = torch.zeros_like(cos)
+        theta = torch.stack([torch.stack([cos, -sin, zero], 1), torch.stack([sin, cos, zero], 1)], 1)
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, padding_mode="reflection", align_corners=False)
 
@@ -184,7 +193,8 @@ def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.Da
         loss_fn, evaluate = _regression(scale)
         train_loader, val_loader = _loaders(train_ds, val_ds, s.batch_size, s.seed)
         kind, names, transform = "regression", [], None
-    models.init_parameters(model, s.init, g)
+    models.init_parameters(model, s.init, g)  # drawn on the CPU, so a seed gives the same start on any device
+    model.to(device())
     optimizer = training.make_optimizer(s.optimizer, model.parameters(), s.lr)
     return Prepared(kind, model, loss_fn, optimizer, train_loader, val_loader, evaluate, names, transform, scale)
 
@@ -249,6 +259,8 @@ def final_checks(prepared: Prepared) -> list:
                             metrics["accuracy"], 1e-6))
     model.train()
     x, y = next(iter(prepared.train_loader))
+    dev = next(model.parameters()).device
+    x, y = x.to(dev), y.to(dev)
     model.zero_grad()
     prepared.loss_fn(model(x), y).backward()
     by_hand = float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters() if p.grad is not None)))

@@ -2,7 +2,8 @@
 locked buffer; the page reads the buffer from an `st.fragment(run_every=...)` and draws it.
 
 The thread never calls `st.*`. It stops when the Stop button sets its event, when its loss stops being
-finite, or when the page has not looked at it for `HEARTBEAT_TIMEOUT` seconds (its tab was closed).
+finite, or when its browser session has been gone for `GONE_TIMEOUT` seconds (the tab was closed). It
+keeps running while the user looks at another page of the app, so the run is there when they come back.
 """
 from __future__ import annotations
 
@@ -16,7 +17,19 @@ import torch
 
 from core import tasks, training
 
-HEARTBEAT_TIMEOUT = 20.0  # seconds without a look from the page before a run is abandoned
+GONE_TIMEOUT = 5.0  # seconds a session may be disconnected (a reload, a flaky network) before its run stops
+
+
+def _session_alive() -> Callable[[], bool]:
+    """A thread-safe test of whether the current browser session is still connected."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or not Runtime.exists():
+        return lambda: True
+    session_id, runtime = ctx.session_id, Runtime.instance()
+    return lambda: bool(runtime.is_active_session(session_id))
 
 
 @dataclass
@@ -36,12 +49,10 @@ class Job:
     started: float = field(default_factory=time.time)
     stop_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    last_seen: float = field(default_factory=time.monotonic)
     thread: threading.Thread | None = None
 
     def snapshot(self) -> list[training.Record]:
-        """The records so far (a copy); also tells the worker the page is still watching."""
-        self.last_seen = time.monotonic()
+        """The records so far (a copy)."""
         with self.lock:
             return list(self.records)
 
@@ -59,8 +70,19 @@ def start(settings: tasks.Settings, name: str, prepare: Callable[[], tasks.Prepa
     prepared = (prepare or (lambda: tasks.prepare(settings)))()
     job.total_steps = settings.epochs * len(prepared.train_loader)
 
+    alive, gone_since = _session_alive(), [None]
+
     def should_stop() -> bool:
-        return job.stop_event.is_set() or time.monotonic() - job.last_seen > HEARTBEAT_TIMEOUT
+        if job.stop_event.is_set():
+            return True
+        if alive():
+            gone_since[0] = None
+            return False
+        gone_since[0] = gone_since[0] or time.monotonic()
+        if time.monotonic() - gone_since[0] > GONE_TIMEOUT:
+            job.message = "The browser tab that started this run was closed, so the run stopped."
+            return True
+        return False
 
     def work() -> None:
         try:

@@ -60,3 +60,18 @@ def tasks_label(task: str) -> str:
     from core import tasks
 
     return tasks.TASK_LABELS[task]
+
+
+def test_a_run_whose_tab_was_closed_stops(monkeypatch):
+    from core import tasks
+    from ui import live
+
+    connected = [True]
+    monkeypatch.setattr(live, "_session_alive", lambda: (lambda: connected[0]))
+    monkeypatch.setattr(live, "GONE_TIMEOUT", 0.2)
+    job = live.start(tasks.Settings(task="image", epochs=50), "run 1")
+    time.sleep(1.0)
+    assert job.running
+    connected[0] = False  # the tab closes
+    job.thread.join(timeout=30)
+    assert not job.thread.is_alive() and job.status == "stopped"
