@@ -10,9 +10,11 @@ from ui import catalog
 
 @pytest.mark.parametrize("info", catalog.all_pages(), ids=lambda p: p.url_path)
 def test_page_renders(server, page, info):
-    page.goto(f"{server}/{info.url_path}")
+    address = "" if info is catalog.HOME else info.url_path  # the default page lives at "/"
+    page.goto(f"{server}/{address}")
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
     if info is not catalog.HOME and info.chart_on_load:
         plot = page.locator(".js-plotly-plot").first
         plot.wait_for(timeout=30_000)
