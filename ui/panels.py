@@ -45,6 +45,7 @@ def check_panel(prefix: str, checks: Sequence[Check], note: str | None = None) -
             table,
             hide_index=True,
             width="stretch",
+            height=38 + 35 * len(table),  # every check visible without scrolling
             column_config={
                 "formula": st.column_config.NumberColumn(format="%.6g"),
                 "PyTorch": st.column_config.NumberColumn(format="%.6g"),

@@ -57,7 +57,7 @@ def figure(data: list[dict[str, Any]], layout: Mapping[str, Any], height: int = 
 
 def side_by_side(left_title: str, right_title: str, x_title: str) -> dict[str, Any]:
     """Layout for two panels in one row, each with its title above it."""
-    title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
+    title = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "xanchor": "center", "showarrow": False,
              "font": {"size": FONT_SIZE}}
     return {
         "xaxis": {"domain": [0, 0.46], "title": {"text": x_title}, "anchor": "y"},
