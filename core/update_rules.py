@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from core import surfaces
+from core import latex, surfaces
 from core.checks import Check
 from core.optimizers import CLASSES, ONECYCLE, SCHEDULE_LABELS, STEP_GAMMA, Hyper, Problem, Run, step_size
 
@@ -258,11 +258,7 @@ PYTORCH: dict[str, str] = {
 
 
 def _n(x: float, digits: int = 4) -> str:
-    text = f"{x:.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return latex.number(x, digits)
 
 
 def _v(pair: tuple[float, float], digits: int = 4) -> str:

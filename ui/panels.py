@@ -6,16 +6,11 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from core import latex
 from core.checks import Check
 
 
-def tex_number(x: float, digits: int = 3) -> str:
-    """A number for st.latex: 0.25, 1.42 \\times 10^{-7}."""
-    text = f"{x:.{digits}g}"
-    if "e" not in text:
-        return text
-    mantissa, exponent = text.split("e")
-    return rf"{mantissa} \times 10^{{{int(exponent)}}}"
+tex_number = latex.number  # pages write `panels.tex_number(x)` in their math panels
 
 
 def math_panel(prefix: str):

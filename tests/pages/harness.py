@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import random
+import re
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -84,3 +87,21 @@ def link_value(widget: Any, value: Any) -> str | list[str]:
 def shown_value(widget: Any) -> Any:
     """A widget's current value as the URL would carry it (labels for choices)."""
     return widget.value
+
+
+def snippet_values(output: str) -> dict[str, dict[str, str]]:
+    """A page script's printed `name: key=value ...` lines, as {name: {key: value}}."""
+    rows = {}
+    for line in output.strip().splitlines():
+        name, rest = line.split(":", 1)
+        rows[name] = dict(re.findall(r"(\w+)=(\S+)", rest))
+    return rows
+
+
+def run_snippet(code: str, tmp_path: Path, name: str = "snippet.py") -> dict[str, dict[str, str]]:
+    """Run a page's PyTorch code panel as a standalone script and read back what it prints."""
+    script = tmp_path / name
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    return snippet_values(out.stdout)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.pages.harness import ROOT, open_page
+from tests.pages.harness import snippet_values, ROOT, open_page
 from ui import catalog
 
 PAGE = next(p for p in catalog.topic_pages() if p.url_path == "activations")
@@ -16,11 +16,7 @@ LINK = {"act_functions": ["Sigmoid", "ReLU", "ELU", "GELU"], "act_depth": "12", 
 
 
 def parse(output: str) -> dict[str, dict[str, float]]:
-    rows = {}
-    for line in output.strip().splitlines():
-        name, rest = line.split(":", 1)
-        rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=(\S+)", rest)}
-    return rows
+    return {name: {k: float(v) for k, v in row.items()} for name, row in snippet_values(output).items()}
 
 
 def test_code_snippet_runs_and_reproduces_the_page(tmp_path):

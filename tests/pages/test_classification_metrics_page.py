@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.pages.harness import open_page
+from tests.pages.harness import run_snippet, open_page
 from ui import catalog
 
 PAGE = next(p for p in catalog.topic_pages() if p.url_path == "classification-metrics")
@@ -16,11 +16,7 @@ EDITED = "12,3,0,1;2,20,5,0;0,4,9,2;1,0,3,30"
 
 
 def printed(code: str, tmp_path) -> dict[str, dict[str, str]]:
-    script = tmp_path / "classification_metrics.py"
-    script.write_text(code)
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    return {line.split(":", 1)[0]: dict(re.findall(r"(\w+)=(\S+)", line.split(":", 1)[1])) for line in out.stdout.splitlines()}
+    return run_snippet(code, tmp_path, "classification_metrics.py")
 
 
 def table(at, column: str):

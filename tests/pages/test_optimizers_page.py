@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from core import optimizers as opt
-from tests.pages.harness import open_page
+from tests.pages.harness import snippet_values, open_page
 from ui import catalog
 
 PAGE = next(p for p in catalog.topic_pages() if p.url_path == "optimizers")
@@ -20,11 +20,7 @@ LINK = {"opt_surface": "Noisy quadratic", "opt_optimizers": ALL, "opt_steps": "2
 
 
 def parse(output: str) -> dict[str, dict[str, float]]:
-    rows = {}
-    for line in output.strip().splitlines():
-        name, rest = line.split(":", 1)
-        rows[name] = {k: float(v) for k, v in re.findall(r"(\w+)=(\S+)", rest)}
-    return rows
+    return {name: {k: float(v) for k, v in row.items()} for name, row in snippet_values(output).items()}
 
 
 def results(at):

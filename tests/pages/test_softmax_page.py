@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.pages.harness import open_page
+from tests.pages.harness import run_snippet, open_page
 from ui import catalog
 
 PAGE = next(p for p in catalog.topic_pages() if p.url_path == "softmax")
@@ -16,11 +16,7 @@ LINK = {"sm_num_classes": "5", "sm_logit_0": "3.5", "sm_logit_3": "-2", "sm_temp
 
 
 def printed(code: str, tmp_path) -> dict[str, dict[str, str]]:
-    script = tmp_path / "softmax.py"
-    script.write_text(code)
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
-    return {line.split(":", 1)[0]: dict(re.findall(r"(\w+)=(\S+)", line.split(":", 1)[1])) for line in out.stdout.splitlines()}
+    return run_snippet(code, tmp_path, "softmax.py")
 
 
 def metrics(at) -> dict[str, str]:
