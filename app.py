@@ -2,7 +2,7 @@
 import streamlit as st
 
 import ui.startup  # noqa: F401  (once per process: torch threads, preloads, gc.freeze)
-from ui import catalog
+from ui import catalog, classroom
 
 st.set_page_config(page_title="DL Explorer", page_icon=":material/school:", layout="wide")
 
@@ -13,4 +13,9 @@ pages = {
         for section, infos in catalog.SECTIONS.items()
     },
 }
-st.navigation(pages).run()
+page = st.navigation(pages)
+classroom.begin(page.url_path)
+classroom.sidebar()
+classroom.link_box()
+classroom.lesson_bar(page.url_path)
+page.run()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import activations, charts
 from core.snippets import activations as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 FUNCTIONS = activations.FUNCTIONS
 LABELS = activations.LABELS
@@ -46,7 +46,7 @@ else:
     curve_table = curves(names, z_min, z_max, leaky, elu)
     stats = [unit_stats(name, leaky, elu, mu, sigma, threshold) for name in names]
     band = (max(z_min, mu - 2 * sigma), min(z_max, mu + 2 * sigma))
-    st.plotly_chart(charts.activation_curves(curve_table, LABELS, COLORS, band if band[0] < band[1] else None), key="act_chart")
+    classroom.chart(charts.activation_curves(curve_table, LABELS, COLORS, band if band[0] < band[1] else None), key="act_chart")
 
     st.subheader("What each unit does to a gradient")
     summary = activations.summary(stats, depth)
@@ -69,7 +69,7 @@ else:
     )
 
     st.subheader(f"Through {depth} layers")
-    st.plotly_chart(charts.depth_products(activations.depth_products(stats, depth), LABELS, COLORS), key="act_depth_chart")
+    classroom.chart(charts.depth_products(activations.depth_products(stats, depth), LABELS, COLORS), key="act_depth_chart")
     st.caption(
         "Backpropagation multiplies one f′ per layer. Dashed: every unit at the peak of f′, the course's argument "
         "(sigmoid's best is 0.25 per layer). Solid: each layer's z drawn from N(μ, σ²), so the expected product is (E[f′])^L. "

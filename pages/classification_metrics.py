@@ -7,7 +7,7 @@ import streamlit as st
 from core import binary_threshold, charts
 from core import classification_metrics as cmx
 from core.snippets import classification_metrics as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 SOURCES = {"edit": "Type or edit the counts", "generate": "Generate from accuracy and imbalance"}
 
@@ -56,7 +56,7 @@ else:
     checks = cmx.checks(r, average)
     classes = [str(i) for i in range(r.k)]
     matrix_col, edit_col = st.columns(2)
-    matrix_col.plotly_chart(charts.confusion_matrix(matrix, [f"class {c}" for c in classes]), key="cm_matrix_chart")
+    classroom.chart(where=matrix_col, fig=charts.confusion_matrix(matrix, [f"class {c}" for c in classes]), key="cm_matrix_chart")
     with edit_col:
         if source == "edit":
             columns = [f"pred {c}" for c in classes]
@@ -74,7 +74,7 @@ else:
     st.subheader("Per class")
     st.dataframe(cmx.class_table(r), hide_index=True, width="stretch",
                  column_config={m: st.column_config.NumberColumn(format="%.4f") for m in ("precision", "recall", "F1")})
-    st.plotly_chart(charts.per_class_metrics(r.torchmetrics, {m: r.averages_torchmetrics[m, average] for m in cmx.METRICS}, average), key="cm_bars")
+    classroom.chart(charts.per_class_metrics(r.torchmetrics, {m: r.averages_torchmetrics[m, average] for m in cmx.METRICS}, average), key="cm_bars")
     st.subheader(f"Averages ({average} shown with this matrix's numbers)")
     st.dataframe(cmx.average_table(r), hide_index=True, width="stretch",
                  column_config={a: st.column_config.NumberColumn(format="%.4f") for a in cmx.AVERAGES})
@@ -91,8 +91,11 @@ else:
 st.subheader("Binary case: one threshold on a classifier's scores")
 b = at_threshold(threshold)
 checks = checks + binary_threshold.checks(b)
+if not classroom.predict("cm", f"At t = {threshold:.2f} the counts are TP = {b.tp}, FN = {b.fn}, FP = {b.fp}, TN = {b.tn}. "
+                         "What is F1, to two decimals?", round(b.torchmetrics["f1"], 2), tolerance=0.005, shown=lambda a: f"{a:.2f}"):
+    st.stop()  # the rest of the page shows the answer
 matrix_col, numbers_col = st.columns([2, 3])
-matrix_col.plotly_chart(charts.confusion_matrix(b.matrix, ["positive", "negative"]), key="cm_binary_chart")
+classroom.chart(where=matrix_col, fig=charts.confusion_matrix(b.matrix, ["positive", "negative"]), key="cm_binary_chart")
 with numbers_col:
     st.markdown(f"At t = {threshold:.2f}: **TP** = {b.tp}, **FN** = {b.fn}, **FP** = {b.fp}, **TN** = {b.tn}.")
     a, c, d = st.columns(3)
@@ -102,7 +105,7 @@ with numbers_col:
     a.metric("False-positive rate", f"{b.fpr:.4f}")
     c.metric("AUROC", f"{b.auroc:.4f}")
     d.metric("Average precision", f"{b.average_precision:.4f}")
-st.plotly_chart(charts.pr_roc_curves(b.pr_recall, b.pr_precision, b.roc_fpr, b.roc_tpr, (b.precision, b.recall, b.fpr),
+classroom.chart(charts.pr_roc_curves(b.pr_recall, b.pr_precision, b.roc_fpr, b.roc_tpr, (b.precision, b.recall, b.fpr),
                                      threshold, b.auroc, b.average_precision), key="cm_curves")
 st.caption(f"Bundled scores, not a trained model: {binary_threshold.N_NEGATIVE} negatives and {binary_threshold.N_POSITIVE} positives, "
            f"each score the sigmoid of a normal draw, N(−{binary_threshold.MEAN:g}, {binary_threshold.SPREAD:g}²) for negatives and "

@@ -5,7 +5,7 @@ import streamlit as st
 from core import charts
 from core import cnn_builder as cnn
 from core.snippets import cnn_builder as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 MAX_CHARS = 400  # of the layer spec
 ADD = {"conv": "conv 32 3 p1", "maxpool": "maxpool 2", "avgpool": "avgpool 2", "batchnorm": "batchnorm", "relu": "relu",
@@ -95,7 +95,7 @@ if stack.spatial and stack.device == "cpu":
     if layer != wanted:
         st.caption(f"Layer {wanted + 1} has no (N, C, H, W) output or sees the whole input; showing layer {layer + 1}, "
                    f"the last one before it that can be probed.")
-    st.plotly_chart(charts.receptive_field(found), key="cnn_field_chart")
+    classroom.chart(charts.receptive_field(found), key="cnn_field_chart")
     st.caption(
         f"Unit ({found.unit[0]}, {found.unit[1]}) of channel 0 after layer {layer + 1} (`{stack.rows[layer].spec}`) sees a "
         f"{f.size} × {f.size} field of the input (outlined; clipped to the image). Neighbouring units are {f.jump} pixels apart. "

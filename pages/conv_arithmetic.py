@@ -8,7 +8,7 @@ from core import charts, conv_backprop, conv_pooling
 from core import conv_arithmetic as conv
 from core import feature_maps as fm
 from core.snippets import conv_arithmetic as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 PLAY_SECONDS = 0.8  # one step of the sliding window per this many seconds while playing
 
@@ -109,7 +109,7 @@ def sliding_view(ex: conv.SlidingExample | None) -> conv.SlidingStep | None:
     if playing and n > 1:
         st.fragment(run_every=PLAY_SECONDS)(ticker)()
     step = conv.sliding_step(ex, conv.cell_index(share, n))
-    st.plotly_chart(charts.sliding_window(step, ex.kernel), key="conv_sliding_chart")
+    classroom.chart(charts.sliding_window(step, ex.kernel), key="conv_sliding_chart")
     crop = (f" The drawing shows rows {step.in_rows[0]}…{step.in_rows[1] - 1} and columns {step.in_cols[0]}…{step.in_cols[1] - 1} of the "
             f"{step.padded_shape[0]} × {step.padded_shape[1]} padded input (at most {conv.VIEW_CAP} cells a side, more when the window spans more)."
             if step.cropped else "")
@@ -118,6 +118,9 @@ def sliding_view(ex: conv.SlidingExample | None) -> conv.SlidingStep | None:
     return step
 
 
+if not classroom.predict("conv", f"An input of {h} × {w}, a {k} × {k} kernel, padding {padding}, stride {s}, dilation {d}: "
+                         "what is the output height H_out?", shape.formula[0]):
+    st.stop()  # the rest of the page shows the answer
 sizes()
 st.subheader("The kernel sliding over the padded input")
 step_ex = sliding_example(h, w, k, padding, s, d) if shape.pytorch is not None else None
@@ -132,7 +135,7 @@ right.metric(f"nn.AvgPool2d({pool_k}, {pool_s})", str(pool.avg_shape) if pool.av
 if pool.error:
     st.error(f"PyTorch refuses: `{pool.error}`\n\n{pool.hint}", icon=":material/block:")
 if pooled is not None:
-    st.plotly_chart(charts.pooling_grids(pooled), key="conv_pool_chart")
+    classroom.chart(charts.pooling_grids(pooled), key="conv_pool_chart")
     st.caption("The first window and the cell it writes are outlined. Max keeps the strongest value; average smooths.")
 
 st.subheader("Feature maps")
@@ -149,7 +152,7 @@ parsed = fm.parse_kernel(custom_text) if filter_name == "custom" else fm.KernelT
 if parsed.error:
     st.error(f"The custom kernel cannot be used: {parsed.error}", icon=":material/grid_off:")
 fmap = feature_map(data, parsed.kernel or fm.KERNELS["identity"])
-st.plotly_chart(charts.feature_maps(fmap, f"{fm.LABELS[filter_name]}: {fm.kernel_text(fmap.kernel.tolist())}"), key="conv_fmap_chart")
+classroom.chart(charts.feature_maps(fmap, f"{fm.LABELS[filter_name]}: {fm.kernel_text(fmap.kernel.tolist())}"), key="conv_fmap_chart")
 flip = ("this kernel looks the same turned by 180°, so flipping it changes nothing" if fmap.flip_difference < 1e-12 else
         f"flipping this kernel would change the output by up to {fmap.flip_difference:.3g}")
 st.caption("`F.conv2d` (3 × 3, padding 1, stride 1) computes cross-correlation, Σ x[i+m, j+n]·K[m, n], with no kernel flip: "

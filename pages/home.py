@@ -26,6 +26,10 @@ st.markdown(
 - **Show, then open the panels.** Each page has the visual first, then *The math* (the course's formulas
   with the live numbers), *Check against PyTorch* (formula against PyTorch, pass or fail) and
   *PyTorch code* (a script that reproduces the view; students can run it at home).
+- **Classroom tools** (sidebar, *Classroom*): presenter mode for the projector; *Predict, then reveal*, which
+  asks the class for a guess before a page shows its number; the link to the current view with a copy
+  button; and lessons: walk through an example lesson for each part of the course, or save the views you
+  open as your own lesson file and open it again next time.
 - **One server for the room.** Start it on a laptop on the classroom network and give the students its
   address: see the README, "Running it for a class".
 """

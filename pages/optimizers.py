@@ -5,7 +5,7 @@ import streamlit as st
 from core import charts, optimizers, surfaces
 from core import update_rules as rules
 from core.snippets import optimizers as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 NAMES, LABELS, LR_GRID = optimizers.OPTIMIZERS, optimizers.LABELS, optimizers.LR_GRID
 COLORS = charts.series_colors(("sgd", "momentum", "rmsprop", "adam", "nesterov", "adamw", "adagrad"))  # pairs apart
@@ -93,6 +93,11 @@ if fair:
         sweeps = [sweep(problem, h) for h in chosen]
     settings = tuple(optimizers.tuned(h, s) for h, s in zip(chosen, sweeps))
 runs = race(problem, settings)
+finished = [r for r in runs if r.diverged_at is None]
+if len(runs) > 1 and finished and not classroom.predict(
+        "opt", f"{len(runs)} optimizers start at ({x0:g}, {y0:g}) on this surface for {steps} steps. Which one ends with the lowest loss?",
+        min(finished, key=lambda r: float(r.loss[-1])).hyper.label, choices=[r.hyper.label for r in runs]):
+    st.stop()  # the race shows the answer
 
 fraction = controls.slider("Step shown (% of the race)", "opt_step", 0.0, 100.0, 100.0, step=0.5, format="%.1f%%",
                            help="Where the markers stand. ▶ Play in the chart animates the whole race.")
@@ -100,7 +105,7 @@ k = optimizers.shown_step(fraction, steps)
 x_range, y_range = surfaces.view(name, (x0, y0))
 grid = contour_grid(name, x_range, y_range, float(condition))
 minimum = "saddle point" if name == "saddle" else "minimum"
-st.plotly_chart(charts.optimizer_race(grid, runs, COLORS, k, surf.minima, minimum), key="opt_chart")
+classroom.chart(charts.optimizer_race(grid, runs, COLORS, k, surf.minima, minimum), key="opt_chart")
 st.caption(f"Step {k} of {steps}. Every optimizer starts at ({x0:g}, {y0:g}) and sees the same gradients ∇L"
            + (" plus the same noise ξ_t" if name in surfaces.USES_NOISE and noise > 0 else "") + "."
            + " Contours and the loss axis are in decades." * surf.log_scale
@@ -119,7 +124,7 @@ st.dataframe(table.style.format({c: f for c, f in optimizers.TABLE_FORMATS.items
 
 if fair:
     st.subheader("The fair race: each learning rate tuned on this surface")
-    st.plotly_chart(charts.lr_sweep(sweeps, COLORS, surf.log_scale), key="opt_sweep_chart")
+    classroom.chart(charts.lr_sweep(sweeps, COLORS, surf.log_scale), key="opt_sweep_chart")
     grid_rates = optimizers.SEARCH_GRID
     st.caption(f"Each optimizer ran {steps} steps at each of the {len(grid_rates)} rates from {grid_rates[0]:g} to "
                f"{grid_rates[-1]:g} (every half decade), with the settings in the sidebar; ringed: the rate with the lowest final loss L(θ_T), "
@@ -131,7 +136,7 @@ if fair:
 
 if schedule != "constant":
     st.subheader(f"{optimizers.SCHEDULE_LABELS[schedule]}: the learning rate per step")
-    st.plotly_chart(charts.lr_schedule(runs, COLORS), key="opt_schedule_chart")
+    classroom.chart(charts.lr_schedule(runs, COLORS), key="opt_schedule_chart")
     st.caption({"step": f"StepLR(step_size={optimizers.step_size(steps)}, gamma={optimizers.STEP_GAMMA}): ×0.1 after each third.",
                 "cosine": f"CosineAnnealingLR(T_max={steps}): η_t = η·(1 + cos(πt/T))/2, down to 0.",
                 "onecycle": "OneCycleLR(max_lr=η, total_steps=steps, cycle_momentum=False): up from η/25 over 30% "

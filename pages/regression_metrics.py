@@ -5,7 +5,7 @@ import streamlit as st
 from core import charts
 from core import regression_metrics as rm
 from core.snippets import regression_metrics as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -30,7 +30,7 @@ with st.sidebar:
 
 v = measure(outliers, outlier_size, near_zero)
 
-st.plotly_chart(charts.forecast_span(v.timestamp, v.actual, v.forecast, v.outliers), key="reg_forecast")
+classroom.chart(charts.forecast_span(v.timestamp, v.actual, v.forecast, v.outliers), key="reg_forecast")
 st.dataframe(rm.table(v), hide_index=True, width="stretch", column_config={
     "this span": st.column_config.NumberColumn(format="%.4f"), "clean span": st.column_config.NumberColumn(format="%.4f"),
     "× clean": st.column_config.NumberColumn(format="%.2f ×")})
@@ -47,7 +47,7 @@ if near_zero:
                 f"{v.vs_clean('MAPE'):.1f} × its clean value.")
 
 st.subheader("Which readings each metric listens to")
-st.plotly_chart(charts.error_shares(v.errors), key="reg_shares")
+classroom.chart(charts.error_shares(v.errors), key="reg_shares")
 st.caption("Each reading's share of the sum behind a metric. Spikes dominate the squared errors; readings near zero dominate "
            "the percentage errors; the absolute errors stay the most even.")
 

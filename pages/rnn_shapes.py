@@ -4,7 +4,7 @@ import streamlit as st
 
 from core import charts, rnn_architectures, rnn_errors, rnn_shapes, rnn_shapes_view
 from core.snippets import rnn_shapes as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 ARCH_LABELS = rnn_architectures.LABELS
 
@@ -53,7 +53,7 @@ fields = (cell, batch, seq_len, input_size, hidden, layers, batch_first, bidirec
 config = rnn_shapes.RNNConfig(*fields)
 result = forward(*fields)
 
-st.plotly_chart(charts.rnn_shape_flow(*rnn_shapes_view.flow_rows(result)), key="rs_flow_chart")
+classroom.chart(charts.rnn_shape_flow(*rnn_shapes_view.flow_rows(result)), key="rs_flow_chart")
 st.dataframe(rnn_shapes_view.shape_table(result), hide_index=True, width="stretch")
 st.caption(
     "N batch size, T sequence length, D input size, H hidden size, L num_layers, D_dir = 2 if bidirectional else 1. "
@@ -61,7 +61,7 @@ st.caption(
 )
 
 st.subheader("The last time step and h_n")
-st.plotly_chart(charts.rnn_last_state_map(**rnn_shapes_view.state_map_labels(result)), key="rs_state_chart")
+classroom.chart(charts.rnn_last_state_map(**rnn_shapes_view.state_map_labels(result)), key="rs_state_chart")
 last, sample = ("out[:, -1, :]", "out[0, -1, :4]") if batch_first else ("out[-1]", "out[-1, 0, :4]")
 if not bidirectional:
     st.markdown(
@@ -80,7 +80,7 @@ else:
     )
 
 st.subheader("Four architectures")
-st.plotly_chart(charts.rnn_architectures(cell, arch, ARCH_LABELS), key="rs_arch_chart")
+classroom.chart(charts.rnn_architectures(cell, arch, ARCH_LABELS), key="rs_arch_chart")
 trace = architecture(arch, out_len, *fields)
 about_col, shape_col = st.columns([2, 3])
 with about_col:
@@ -108,6 +108,11 @@ st.markdown(f"{demo.outcome} {demo.explanation}")
 st.markdown("**The fix**")
 st.code(demo.fix_code, language="python")
 st.success(demo.fixed_outcome, icon=":material/check_circle:")
+
+if not classroom.predict("rs", f"How many parameters does nn.{cell}(input_size={input_size}, hidden_size={hidden}, num_layers={layers}"
+                         f"{', bidirectional=True' if bidirectional else ''}) have: sum(p.numel() for p in rnn.parameters())?",
+                         result.param_formula, shown=lambda a: f"{a:,}"):
+    st.stop()  # the math panel shows the answer
 
 with panels.math_panel("rs"):
     g = rnn_shapes.GATES[cell]

@@ -6,7 +6,7 @@ import streamlit as st
 
 from core import charts, softmax
 from core.snippets import softmax as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -38,7 +38,7 @@ if picked != true_class:
             "Lower the true class or add classes.", icon=":material/info:")
 v = compute(z, temperature, scale, true_class)
 
-st.plotly_chart(charts.softmax_bars(v.u, v.probs, true_class), key="sm_bars")
+classroom.chart(charts.softmax_bars(v.u, v.probs, true_class), key="sm_bars")
 st.markdown(f"**Cross-entropy for true class c = {true_class}** (orange above), three ways (float32):")
 cols = st.columns(3)
 cols[0].metric("−u_c + log Σ e^(u_j)  (torch.logsumexp)", number(v.ce_formula))
@@ -68,7 +68,7 @@ else:
             f"{softmax.FLOAT32_EXP_LIMIT:.1f} and watch the naive column turn into inf and nan.", icon=":material/trending_up:")
 
 st.subheader("The softmax Jacobian")
-st.plotly_chart(charts.softmax_jacobians(v.jacobian_formula, v.jacobian_autograd), key="sm_jacobian")
+classroom.chart(charts.softmax_jacobians(v.jacobian_formula, v.jacobian_autograd), key="sm_jacobian")
 st.caption(f"Max |formula − autograd| = {v.jacobian_error:.1e}. Each row sums to 0: raising one logit takes probability "
            "from the others. The diagonal s_i(1 − s_i) is largest when a class is undecided (s_i = ½)"
            + (", and with one class near certain every entry is near 0: a saturated softmax passes almost no gradient."

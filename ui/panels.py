@@ -42,8 +42,8 @@ def check_panel(prefix: str, checks: Sequence[Check], note: str | None = None) -
             width="stretch",
             height=38 + 35 * len(table),  # every check visible without scrolling
             column_config={
-                "formula": st.column_config.NumberColumn(format="%.6g"),
-                "PyTorch": st.column_config.NumberColumn(format="%.6g"),
+                "formula": st.column_config.NumberColumn(format="%.8g"),  # parameter counts up to 10⁸ exactly
+                "PyTorch": st.column_config.NumberColumn(format="%.8g"),
                 "|difference|": st.column_config.NumberColumn(format="%.1e"),
                 "tolerance": st.column_config.NumberColumn(format="%.1e"),
             },

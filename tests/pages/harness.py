@@ -35,12 +35,12 @@ def open_page(info: PageInfo, query: Mapping[str, Any] | None = None, timeout: f
     """The app at `info`'s page, with `query` as the URL's query string, after its first run.
 
     AppTest only knows a page registered under a custom url_path after one run of app.py, so Home runs
-    first (with no query string), then the page opens with the query string, as a link would open it.
+    first, then the page opens; both runs see the query string, as the one run of a link would.
     """
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.run()
-    for key, value in (query or {}).items():
+    for key, value in (query or {}).items():  # app-wide controls (the sidebar's classroom tools) read it on Home
         at.query_params[key] = value
+    at.run()
     at.switch_page(info.path)
     return at.run()
 

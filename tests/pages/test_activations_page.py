@@ -23,7 +23,7 @@ def test_code_snippet_runs_and_reproduces_the_page(tmp_path):
     at = open_page(PAGE, LINK)
     assert not at.exception
     script = tmp_path / "activations.py"
-    script.write_text(at.code[0].value)
+    script.write_text(at.main.code[0].value)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     printed = parse(out.stdout)
@@ -49,4 +49,4 @@ def test_no_function_selected_asks_for_one():
     at = open_page(PAGE, {"act_functions": ""})
     assert not at.exception
     assert any("at least one" in i.value for i in at.info)
-    assert not at.code  # nothing to reproduce
+    assert not at.main.code  # nothing to reproduce

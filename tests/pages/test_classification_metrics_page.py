@@ -27,7 +27,7 @@ def table(at, column: str):
 def test_code_snippet_runs_and_reproduces_the_page(tmp_path):
     at = open_page(PAGE, {"cm_matrix": EDITED, "cm_average": "weighted", "cm_threshold": "0.37"})
     assert not at.exception
-    out = printed(at.code[-1].value, tmp_path)
+    out = printed(at.main.code[-1].value, tmp_path)
     assert out["confmat"]["equal"] == "True"
     per_class, averages = table(at, "n_k"), table(at, "metric").set_index("metric")
     for name, column in [("precision", "precision"), ("recall", "recall"), ("f1", "F1")]:

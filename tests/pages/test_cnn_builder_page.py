@@ -25,7 +25,7 @@ def checks(at):
 
 def run_script(at, tmp_path):
     script = tmp_path / "cnn.py"
-    script.write_text(at.code[0].value)
+    script.write_text(at.main.code[0].value)
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
 
 

@@ -25,7 +25,7 @@ def metrics(at) -> dict[str, str]:
 
 def run_script(at, tmp_path) -> dict[str, dict[str, str]]:
     script = tmp_path / "conv_arithmetic.py"
-    script.write_text(at.code[0].value)
+    script.write_text(at.main.code[0].value)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     rows = {}

@@ -30,7 +30,7 @@ def results(at):
 
 def run_script(at, tmp_path) -> dict[str, dict[str, float]]:
     script = tmp_path / "optimizers.py"
-    script.write_text(at.code[0].value)
+    script.write_text(at.main.code[0].value)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     return parse(out.stdout)
@@ -141,4 +141,4 @@ def test_no_optimizer_selected_asks_for_one():
     at = open_page(PAGE, {"opt_optimizers": ""})
     assert not at.exception
     assert any("at least one" in i.value for i in at.info)
-    assert not at.code
+    assert not at.main.code

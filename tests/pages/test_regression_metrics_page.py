@@ -19,7 +19,7 @@ def test_code_snippet_runs_and_reproduces_the_page(tmp_path):
     at = open_page(PAGE, LINK)
     assert not at.exception
     script = tmp_path / "regression_metrics.py"
-    script.write_text(at.code[-1].value)
+    script.write_text(at.main.code[-1].value)
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     lines = {line.split(":", 1)[0]: dict(re.findall(r"(\w+)=(\S+)", line)) for line in out.stdout.splitlines()}

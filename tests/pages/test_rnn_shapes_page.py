@@ -40,7 +40,7 @@ def as_x(shape_text: str) -> str:
 def test_code_snippet_runs_and_reproduces_the_page(tmp_path):
     at = open_page(PAGE, LINK)
     assert not at.exception
-    lines = run_snippet(at.code[-1].value, tmp_path)
+    lines = run_snippet(at.main.code[-1].value, tmp_path)
     table = at.dataframe[0].value.set_index("tensor")["forward pass"]
     shapes = fields(lines, "shapes")
     assert shapes == {"input": as_x(table["x"]), "output": as_x(table["output"]), "h_n": as_x(table["h_n"])}
@@ -74,9 +74,9 @@ def test_every_mistake_shows_pytorchs_message_and_a_working_fix(key, tmp_path):
     for text in ([demo.error] if demo.error else []) + list(demo.warnings):
         assert text.replace("`", "'") in shown
     assert "PyTorch raised" in shown or "PyTorch warned" in shown
-    assert demo.fix_code in [c.value for c in at.code]
+    assert demo.fix_code in [c.value for c in at.main.code]
     assert at.success[0].value == demo.fixed_outcome
-    lines = run_snippet(at.code[-1].value, tmp_path)  # the script makes the same mistake
+    lines = run_snippet(at.main.code[-1].value, tmp_path)  # the script makes the same mistake
     printed = [line.split(": ", 1)[1] for line in lines if line.startswith(("error: ", "warning: "))]
     assert printed and all(p in shown for p in printed)
 

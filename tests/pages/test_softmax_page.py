@@ -26,7 +26,7 @@ def metrics(at) -> dict[str, str]:
 def test_code_snippet_runs_and_reproduces_the_page(tmp_path):
     at = open_page(PAGE, LINK)
     assert not at.exception
-    out = printed(at.code[-1].value, tmp_path)
+    out = printed(at.main.code[-1].value, tmp_path)
     shown = metrics(at)
     assert float(out["loss"]["formula"]) == pytest.approx(float(shown["−u_c + log Σ e^(u_j)  (torch.logsumexp)"]), rel=1e-5)
     assert float(out["loss"]["neg_log"]) == pytest.approx(float(shown["−log softmax(u)_c"]), rel=1e-5)
@@ -44,7 +44,7 @@ def test_large_logits_show_the_overflow_and_the_underflow(tmp_path):
     errors = " ".join(e.value for e in at.error)
     assert "exp(u) overflowed" in errors and "−log softmax(u)_c is inf" in errors
     assert metrics(at)["log Σ exp(u), as written"] == "inf" and metrics(at)["F.cross_entropy(u, c)"] == "190"
-    out = printed(at.code[-1].value, tmp_path)
+    out = printed(at.main.code[-1].value, tmp_path)
     assert out["naive"]["overflow"] == "True" and out["naive"]["nan"] == "True" and out["loss"]["neg_log"] == "inf"
     assert (at.dataframe[-1].value.result == "pass").all()  # the formulas still agree with PyTorch
 

@@ -1,0 +1,108 @@
+"""The classroom tools app.py gives every page: presenter mode, copy link, chart export, predict-then-reveal
+and lessons, in AppTest."""
+from __future__ import annotations
+
+import json
+
+import plotly.graph_objects as go
+import pytest
+
+from core import charts, lessons
+from tests.pages.harness import keyed_widgets, link_value, open_page
+from ui import catalog, classroom
+
+PAGES = {p.url_path: p for p in catalog.topic_pages()}
+BUNDLED = lessons.bundled(set(PAGES))
+
+
+@pytest.mark.parametrize("info", list(PAGES.values()), ids=lambda p: p.url_path)
+def test_presenter_mode_and_the_link_box_on_every_page(info):
+    at = open_page(info, {"ui_presenter": "true"})
+    assert not at.exception
+    assert at.toggle(key="ui_presenter").value is True
+    assert any("font-size: 20px" in h.proto.body for h in at.get("html"))
+    link = at.sidebar.code[-1].value
+    assert "ui_presenter=true" in link
+
+
+def test_the_link_box_carries_every_changed_control():
+    at = open_page(PAGES["softmax"], {"sm_num_classes": "5", "sm_temperature": "2.5"})
+    link = at.sidebar.code[-1].value
+    assert "sm_num_classes=5" in link and "sm_temperature=2.5" in link
+
+
+def test_chart_data_is_the_numbers_behind_a_line_chart_and_a_heatmap():
+    fig = charts.figure([charts.line([0, 1, 2], [3.0, 4.0, 5.0], "loss", "#000"),
+                         {"type": "heatmap", "z": [[1, 2], [3, 4]], "x": ["a", "b"], "y": ["r", "s"], "name": "grid"}], {})
+    data = classroom.chart_data(fig)
+    lines = data[data.trace == "loss"]
+    assert list(lines.x) == [0, 1, 2] and list(lines.y) == [3.0, 4.0, 5.0]
+    grid = data[data.trace == "grid"].set_index(["y", "x"]).z
+    assert grid["s", "a"] == 3 and grid["r", "b"] == 2
+
+
+def test_projector_styling_thickens_lines_and_enlarges_type_and_stays_valid():
+    fig = charts.figure([charts.line([0, 1], [1, 2], "a", charts.PALETTE[0])], {"xaxis": {"title": {"text": "x"}}})
+    shown = go.Figure(classroom._for_projector(fig).to_dict())  # validates every property
+    assert shown.data[0].line.width >= 2 * charts.LINE_WIDTH
+    assert shown.layout.font.size > charts.FONT_SIZE and shown.layout.xaxis.tickfont.size > charts.FONT_SIZE
+
+
+def test_predict_hides_the_output_size_until_a_guess_is_revealed():
+    at = open_page(PAGES["conv-arithmetic"], {"ui_predict": "true", "conv_h_in": "7", "conv_w_in": "7",
+                                              "conv_kernel": "3", "conv_padding": "0", "conv_stride": "2"})
+    assert not at.exception
+    guess = at.number_input(key="conv_guess")
+    assert not any("Right" in s.value for s in at.success)
+    guess.set_value(3).run()
+    at.button(key="conv_reveal").click().run()
+    assert any("Right" in s.value for s in at.success), [e.value for e in at.error]
+    at.number_input(key="conv_guess").set_value(4).run()
+    at.button(key="conv_reveal").click().run()
+    assert any("Not quite" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_every_step_of_every_shipped_lesson_opens_cleanly(name):
+    for k, step in enumerate(BUNDLED[name].steps, 1):
+        query = {**step.query, "lesson_pick": BUNDLED[name].title, "lesson_step": str(k)}
+        at = open_page(PAGES[step.page], query)
+        assert not at.exception, (name, k)
+        assert not at.warning, (name, k, [w.value for w in at.warning])  # every value in the lesson is accepted
+        shown = {w.key: link_value(w, w.value) for w in keyed_widgets(at)}
+        for key, value in step.query.items():
+            assert shown.get(key) == value, (name, k, key, shown.get(key))
+        assert f"step {k} of {len(BUNDLED[name].steps)}" in " ".join(m.value for m in at.markdown)
+
+
+def test_next_opens_the_following_step_with_exactly_its_link():
+    lesson = BUNDLED["03-convolutions"]
+    at = open_page(PAGES["conv-arithmetic"], {"lesson_pick": lesson.title, "lesson_step": "1", **lesson.steps[0].query})
+    at.slider(key="conv_stride").set_value(3).run()  # the teacher wanders off, then presses Next
+    at.button(key="lesson_next").click().run()
+    assert not at.exception
+    step = lesson.steps[1]
+    assert at.slider(key="conv_stride").value == int(step.query["conv_stride"])
+    assert at.selectbox(key="conv_padding").value == step.query["conv_padding"]
+    assert "step 2 of" in " ".join(m.value for m in at.markdown)
+    at.button(key="lesson_prev").click().run()
+    assert "step 1 of" in " ".join(m.value for m in at.markdown)
+    assert at.selectbox(key="conv_padding").value == lesson.steps[0].query["conv_padding"]
+
+
+def test_a_lesson_built_in_the_page_downloads_as_a_file_that_parses():
+    at = open_page(PAGES["softmax"], {"sm_num_classes": "4"})
+    at.text_input(key="lesson_new_title").input("Four classes").run()
+    at.button(key="lesson_add").click().run()
+    assert not at.exception
+    draft = at.session_state["_lesson_draft"]
+    lesson = lessons.parse(draft.to_json().encode(), set(PAGES))
+    assert lesson.steps[0] == lessons.Step("Four classes", "softmax", {"sm_num_classes": "4"}, "")
+
+
+def test_adding_home_as_a_step_is_refused_with_a_note():
+    from streamlit.testing.v1 import AppTest
+    from tests.pages.harness import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.button(key="lesson_add").click().run()
+    assert any("Home is not a step" in w.value for w in at.warning)
