@@ -93,8 +93,10 @@ def sequence_datasets(
     return out[0], out[1], (mean, std)
 
 
-def cloud_datasets(train_transform, test_transform):
-    """The bundled 7-class sky pictures through `torchvision.datasets.ImageFolder`, as in the course (§4.2)."""
+def cloud_datasets(train_transform, test_transform, root: Path | None = None):
+    """The bundled 7-class sky pictures (or a user's, checked and unpacked under `root`/train and `root`/test)
+    through `torchvision.datasets.ImageFolder`, as in the course (§4.2)."""
     from torchvision.datasets import ImageFolder
 
-    return ImageFolder(str(CLOUDS_TRAIN), transform=train_transform), ImageFolder(str(CLOUDS_TEST), transform=test_transform)
+    train, test = (CLOUDS_TRAIN, CLOUDS_TEST) if root is None else (Path(root) / "train", Path(root) / "test")
+    return ImageFolder(str(train), transform=train_transform), ImageFolder(str(test), transform=test_transform)

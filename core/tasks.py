@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 import torchmetrics
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from core import data, models, training
+from core import data, models, training, uploads
 from core.rng import generator
 
 TASKS = ("tabular", "image", "sequence")
@@ -164,9 +164,11 @@ def flip_rotate(g: torch.Generator, max_degrees: float = 20.0) -> Callable[[torc
     return transform
 
 
-def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.DataFrame | None = None) -> Prepared:
+def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.DataFrame | None = None,
+            images: uploads.ImageSet | None = None) -> Prepared:
     """Build a run. `table` replaces the water data (last column the 0/1 target; features are min-max
-    scaled with the training part's range); `series` replaces the electricity series (2 columns)."""
+    scaled with the training part's range); `series` replaces the electricity series (2 columns);
+    `images` replaces the sky pictures (a checked upload, see `core.uploads.image_folder_zip`)."""
     s = settings
     if s.task not in TASKS:
         raise ValueError(f"unknown task {s.task!r}; choose from {', '.join(TASKS)}")
@@ -180,11 +182,14 @@ def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.Da
     elif s.task == "image":
         from torchvision import transforms
 
-        train_ds, val_ds = data.cloud_datasets(transforms.ToTensor(), transforms.ToTensor())
-        model = models.CloudNet(len(train_ds.classes), s.hidden, s.batchnorm)
-        loss_fn, evaluate = _multiclass(len(train_ds.classes))
+        train_ds, val_ds = data.cloud_datasets(transforms.ToTensor(), transforms.ToTensor(), images.root if images else None)
+        if images is not None:  # read the user's pictures once, so their temporary folder may go while training runs
+            train_ds, val_ds = _in_memory(train_ds), _in_memory(val_ds)
+        model = models.CloudNet(len(images.classes) if images else len(train_ds.classes), s.hidden, s.batchnorm)
+        loss_fn, evaluate = _multiclass(model.classifier.out_features)
         train_loader, val_loader = _loaders(train_ds, val_ds, s.batch_size, s.seed)
-        kind, names, scale = "multiclass", list(train_ds.classes), (0.0, 1.0)
+        kind, scale = "multiclass", (0.0, 1.0)
+        names = list(images.classes) if images else list(train_ds.classes)
         transform = flip_rotate(generator(s.seed + 1)) if s.augment else None
     else:
         frame = data.electricity_frame() if series is None else series
@@ -197,6 +202,12 @@ def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.Da
     model.to(device())
     optimizer = training.make_optimizer(s.optimizer, model.parameters(), s.lr)
     return Prepared(kind, model, loss_fn, optimizer, train_loader, val_loader, evaluate, names, transform, scale)
+
+
+def _in_memory(dataset: Dataset) -> TensorDataset:
+    """An ImageFolder's (image, label) pairs as tensors."""
+    xs, ys = zip(*(dataset[i] for i in range(len(dataset))))
+    return TensorDataset(torch.stack(xs), torch.tensor(ys))
 
 
 def _split_table(table: pd.DataFrame, seed: int, val_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:

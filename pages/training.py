@@ -1,11 +1,13 @@
 """Training studio: train the course's models live, watch the curves grow, stop, compare runs, take it home."""
 import json
+import tempfile
+from pathlib import Path
 
 import streamlit as st
 
 from core import charts, data, models, tasks, training, uploads
 from core.snippets import training as snippet
-from ui import controls, live, panels
+from ui import classroom, controls, live, panels
 
 MAX_RUNS = 5
 LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -42,11 +44,39 @@ if task == "tabular" and lr >= 1 and not logits:
     st.caption("With a learning rate this large the run will not stop with an infinite loss: PyTorch's `BCELoss` clamps "
                "log(ŷ) at −100, so the loss stays finite (at most 100) while the model is wrecked. Try the sequence task to see a divergence stop.")
 
+def own_images(upload) -> uploads.ImageSet | None:
+    """Check and unpack an uploaded zip once per file, into a temporary folder this session owns."""
+    if upload is None:
+        return None
+    kept = st.session_state.get("_train_images")
+    if kept is None or kept[0] != upload.file_id:
+        folder = tempfile.TemporaryDirectory(prefix="dlx-images-")  # removed when replaced or when the session ends
+        try:
+            result = uploads.image_folder_zip(upload.getvalue(), Path(folder.name), seed=0)
+        except uploads.UploadError as err:
+            folder.cleanup()
+            result = str(err)
+        kept = (upload.file_id, folder, result)
+        st.session_state["_train_images"] = kept
+    if isinstance(kept[2], str):
+        st.error(kept[2], icon=":material/error:")
+        return None
+    images = kept[2]
+    st.success(f"{len(images.classes)} classes, {sum(images.train_counts)} training and {sum(images.test_counts)} test pictures "
+               "ready: training will use them instead of the bundled pictures.", icon=":material/check_circle:")
+    st.dataframe({"class": images.classes, "train": images.train_counts, "test": images.test_counts}, hide_index=True)
+    st.caption(" ".join(images.notes))
+    return images
+
+
 with st.expander("Use your own data", key="train_show_upload"):
-    upload = st.file_uploader("A CSV file (UTF-8)", type=["csv"], key="train_upload") if task != "image" else None
+    own, images = None, None
     if task == "image":
-        st.info("Your own pictures: not yet; the image task uses the bundled sky pictures.")
-    own = None
+        zipped = st.file_uploader("A zip of pictures in ImageFolder layout: one folder per class (cat/1.png, dog/2.png), "
+                                  "or train/<class>/… and test/<class>/…", type=["zip"], key="train_upload_zip",
+                                  max_upload_size=uploads.MAX_ZIP_BYTES // 2**20)
+        images = own_images(zipped)
+    upload = st.file_uploader("A CSV file (UTF-8)", type=["csv"], key="train_upload") if task != "image" else None
     if upload is not None:
         try:
             frame = uploads.read_csv(upload.getvalue())
@@ -63,13 +93,21 @@ def start_run() -> None:
     st.session_state.train_counter = st.session_state.get("train_counter", 0) + 1
     table, series = (own, None) if task == "tabular" else (None, own)
     try:
-        job = live.start(settings, name, prepare=lambda: tasks.prepare(settings, table=table, series=series))
+        job = live.start(settings, name, prepare=lambda: tasks.prepare(settings, table=table, series=series, images=images))
     except (ValueError, RuntimeError) as err:
         st.session_state.train_error = f"This run cannot start: {err}"
         return
     runs.append(job)
     del runs[:-MAX_RUNS]
     st.session_state.train_job = job
+    st.query_params[RUNNING] = name  # if the server restarts mid-run, the reconnected page can say so
+
+
+RUNNING = classroom.TRAINING_MARK  # in the address bar while a run trains; never part of a shared link
+if RUNNING in st.query_params and st.session_state.get("train_job") is None:
+    st.warning(f"The run “{st.query_params[RUNNING][:20]}” was training when the connection to the server was lost and "
+               "the server restarted, so its history is gone. Press **Train** to start it again.", icon=":material/restart_alt:")
+    del st.query_params[RUNNING]
 
 
 job = st.session_state.get("train_job")
@@ -102,9 +140,11 @@ def live_view() -> None:
         step_table, epoch_table = training.history(job_.snapshot())
         curves.append((job_.name, step_table, epoch_table, training.smooth(step_table.train_loss.tolist(), smoothing)))
     metric, label = METRIC[KINDS[current.settings.task]]
-    st.plotly_chart(charts.training_curves(curves, metric, label, baseline), key="train_chart")
+    classroom.chart(charts.training_curves(curves, metric, label, baseline), key="train_chart")
     if not current.running and not current.announced:
         current.announced = True
+        if RUNNING in st.query_params:
+            del st.query_params[RUNNING]
         st.rerun()  # once, so the whole page shows the finished run
 
 
@@ -127,11 +167,11 @@ if finished:
         shown = [c for c in epoch_table.columns if c not in ("step", "epoch", "wall") and (average is None or c in ("train_loss", "val_loss", "accuracy") or c.endswith(average))]
         st.dataframe(epoch_table[["epoch", *shown]].tail(1), hide_index=True)
         left, right = st.columns(2)
-        left.plotly_chart(charts.confusion_matrix(last.outputs["confusion"], last.outputs["classes"]), key="train_confusion")
+        classroom.chart(where=left, fig=charts.confusion_matrix(last.outputs["confusion"], last.outputs["classes"]), key="train_confusion")
         right.dataframe({"class": last.outputs["classes"], **last.outputs["per_class"]}, hide_index=True)
     elif last.outputs.get("forecast"):
         st.dataframe(training.history(last.snapshot())[1].tail(1), hide_index=True)
-        st.plotly_chart(charts.forecast(last.outputs["actual"], last.outputs["forecast"]), key="train_forecast")
+        classroom.chart(charts.forecast(last.outputs["actual"], last.outputs["forecast"]), key="train_forecast")
     if last.state_dict:
         cols = st.columns(4)
         step_table, epoch_table = training.history(last.snapshot())

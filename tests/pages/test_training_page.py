@@ -27,7 +27,7 @@ def test_a_short_run_shows_results_checks_and_downloads():
     job = train(at)
     assert job.status == "done" and sum(r.kind == "epoch" for r in job.records) == 2
     assert any("All" in s.value and "checks pass" in s.value for s in at.success)
-    assert any(c.value.startswith('"""Training studio run') for c in at.code)
+    assert any(c.value.startswith('"""Training studio run') for c in at.main.code)
     assert len(at.get("download_button")) >= 5  # model, metrics, settings, script, and the code panel's
 
 
@@ -48,12 +48,17 @@ def test_bce_note_explains_why_a_huge_rate_does_not_diverge():
     assert any("clamps" in c.value for c in at.caption)
 
 
-def test_bad_upload_gets_a_clear_message():
+def test_bad_uploads_get_a_clear_message_in_the_page():
+    from tests.core.test_training import BAD_UPLOADS
+
     at = open_page(PAGE)
-    uploader = at.get("file_uploader")[0]
-    uploader.set_value(("bad.csv", b"\x00\x01\x02 junk", "text/csv")).run()
-    assert not at.exception
-    assert any("not a text CSV" in e.value for e in at.error)
+    cases = {**BAD_UPLOADS, "junk": (b"\x00\x01\x02 junk", "not a text CSV"),
+             "non-numeric target": (b"x,y\n" + b"".join(b"%d,%s\n" % (i, b"ab"[i % 2:i % 2 + 1]) for i in range(30)), "not numbers"),
+             "nan and inf": (b"x,y\n" + b"nan,0\ninf,1\n" + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(30)), "NaN or infinite")}
+    for name, (raw, message) in cases.items():
+        at.file_uploader(key="train_upload").set_value((f"{name}.csv", raw, "text/csv")).run()
+        assert not at.exception, name
+        assert any(message in e.value for e in at.error), (name, [e.value for e in at.error])
 
 
 def tasks_label(task: str) -> str:
@@ -75,3 +80,44 @@ def test_a_run_whose_tab_was_closed_stops(monkeypatch):
     connected[0] = False  # the tab closes
     job.thread.join(timeout=30)
     assert not job.thread.is_alive() and job.status == "stopped"
+
+
+def test_a_zip_of_pictures_trains_the_cnn_and_a_hostile_zip_gets_a_message():
+    from tests.core.test_uploads_images import HOSTILE, flat, make_zip
+
+    at = open_page(PAGE, {"train_task": tasks_label("image"), "train_epochs": "1", "train_hidden": "4", "train_batch_size": "8"})
+    at.file_uploader(key="train_upload_zip").set_value(("pets.zip", make_zip(flat(("cat", "dog", "owl"))), "application/zip")).run()
+    assert not at.exception
+    assert any("3 classes, 12 training and 6 test pictures" in s.value for s in at.success)
+    job = train(at)
+    assert job.status == "done" and job.outputs["classes"] == ["cat", "dog", "owl"]
+    for name in ("path traversal", "zip bomb", "text file inside", "symlink"):
+        raw, message = HOSTILE[name]
+        at.file_uploader(key="train_upload_zip").set_value((f"{name}.zip", raw, "application/zip")).run()
+        assert not at.exception
+        assert any(message in e.value for e in at.error), (name, [e.value for e in at.error])
+
+
+def test_a_run_lost_to_a_server_restart_is_explained_and_never_shared():
+    at = open_page(PAGE, {"train_running": "run 3", "train_epochs": "2"})
+    assert not at.exception
+    assert any("server restarted" in w.value and "run 3" in w.value for w in at.warning)
+    assert "train_running" not in at.query_params
+    assert "train_running" not in at.sidebar.code[-1].value and "train_epochs=2" in at.sidebar.code[-1].value
+
+
+def test_training_faults_batch_larger_than_the_data_and_an_empty_training_set():
+    import pandas as pd
+    import pytest
+
+    from core import tasks, training
+
+    table = pd.DataFrame({"x": range(20), "y": [0, 1] * 10}).astype(float)
+    prepared = tasks.prepare(tasks.Settings(task="tabular", batch_size=128, epochs=1), table=table)
+    records = list(training.train(**prepared.train_args(), epochs=1))
+    assert records[-1].kind == "done" and sum(r.kind == "step" for r in records) == 1  # one short batch
+    from torch.utils.data import DataLoader, TensorDataset
+    import torch
+    empty = DataLoader(TensorDataset(torch.zeros(0, 9), torch.zeros(0)), batch_size=4)
+    with pytest.raises(ValueError, match="gives no batch"):
+        next(training.train(prepared.model, prepared.loss_fn, prepared.optimizer, empty, None, epochs=1))
