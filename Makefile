@@ -1,10 +1,11 @@
-# DL Explorer: `make run` starts the app, `make test` runs every test, `make bench` measures speed.
+# DL Explorer: `make run` starts the app, `make test` runs every test, `make bench` measures speed,
+# `make fuzz` runs a long fuzz campaign over every page's controls.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test bench browser-deps clean
+.PHONY: run test bench fuzz browser-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,12 @@ test: $(VENV)/.dev-installed browser-deps
 
 bench: $(VENV)/.dev-installed browser-deps
 	$(PY) bench/run.py
+	$(PY) bench/load.py
+
+# A long fuzz campaign: FUZZ_EXAMPLES random combinations of every control on every page (make test tries 50).
+FUZZ_EXAMPLES ?= 500
+fuzz: $(VENV)/.dev-installed
+	DLX_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/pages/test_pages.py -k fuzz -p no:timeout --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache screenshots
