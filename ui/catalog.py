@@ -20,6 +20,24 @@ HOME = PageInfo("pages/home.py", "Home", "home", ":material/home:", "What DL Exp
 
 #: Navigation sections, named after the course chapters. A section with no page yet is left out.
 SECTIONS: dict[str, list[PageInfo]] = {
+    "Data & the training loop": [
+        PageInfo(
+            "pages/datasets.py",
+            "Datasets & DataLoader",
+            "datasets",
+            ":material/dataset:",
+            "The course's WaterDataset: __len__ and __getitem__ live; which samples land in which batch, with shuffle and drop_last.",
+            main_key="data_batch_size",
+        ),
+        PageInfo(
+            "pages/backprop.py",
+            "Backpropagation",
+            "backprop",
+            ":material/account_tree:",
+            "Forward pass, loss, the δ recursion by hand beside autograd, and zero_grad / backward / step pressed one at a time.",
+            main_key="bp_sample",
+        ),
+    ],
     "Optimizers & training": [
         PageInfo(
             "pages/optimizers.py",
@@ -47,8 +65,32 @@ SECTIONS: dict[str, list[PageInfo]] = {
             "Sigmoid, tanh, ReLU and friends: f(z), f′(z) by autograd, and why gradients vanish with depth.",
             main_key="act_depth",
         ),
+        PageInfo(
+            "pages/initialization.py",
+            "Initialization",
+            "initialization",
+            ":material/stacked_line_chart:",
+            "Depth 1–50: activation variance and weight gradients per layer under each init scheme, beside the variance formula.",
+            main_key="init_depth",
+        ),
+        PageInfo(
+            "pages/batchnorm.py",
+            "Batch normalization",
+            "batchnorm",
+            ":material/equalizer:",
+            "One mini-batch step by step beside nn.BatchNorm1d; running statistics, train vs eval; larger learning rates.",
+            main_key="bn_batch_size",
+        ),
     ],
-    "Convolutional networks": [
+    "Images & convolutional networks": [
+        PageInfo(
+            "pages/augmentation.py",
+            "Images & augmentation",
+            "augmentation",
+            ":material/photo_library:",
+            "An image becomes a (C, H, W) tensor; a torchvision augmentation pipeline on a grid of samples, with histograms.",
+            main_key="aug_rotation",
+        ),
         PageInfo(
             "pages/conv_arithmetic.py",
             "Convolution arithmetic",
@@ -84,7 +126,15 @@ SECTIONS: dict[str, list[PageInfo]] = {
             main_key="cm_threshold",
         ),
     ],
-    "Recurrent networks": [
+    "Sequences & recurrent networks": [
+        PageInfo(
+            "pages/sequences.py",
+            "Sequences & windowing",
+            "sequences",
+            ":material/timeline:",
+            "create_sequences on the electricity series: window shapes, and the leakage of a random split next to a temporal one.",
+            main_key="seq_window",
+        ),
         PageInfo(
             "pages/rnn_shapes.py",
             "RNN shapes",
@@ -92,6 +142,22 @@ SECTIONS: dict[str, list[PageInfo]] = {
             ":material/view_timeline:",
             "nn.RNN, nn.LSTM, nn.GRU: every shape from a real forward pass, out[:, -1] vs h_n, four architectures, and the classic shape errors.",
             main_key="rs_layers",
+        ),
+        PageInfo(
+            "pages/lstm_gates.py",
+            "LSTM & GRU gates",
+            "lstm-gates",
+            ":material/tune:",
+            "Gate traces of a real nn.LSTM / nn.GRU recomputed from its own weights; PyTorch's equations beside the course's.",
+            main_key="rnn_seq_len",
+        ),
+        PageInfo(
+            "pages/rnn_gradients.py",
+            "Gradients through time",
+            "rnn-gradients",
+            ":material/trending_down:",
+            "‖∂h_T/∂h_k‖ for RNN, LSTM, GRU; the spectral radius of W_hh; clipping; parameter counts; LSTM vs GRU timing.",
+            main_key="rnn_radius",
         ),
     ],
     "Training RNNs": [
@@ -102,6 +168,16 @@ SECTIONS: dict[str, list[PageInfo]] = {
             ":material/ssid_chart:",
             "MSE, RMSE, MAE, MAPE and R² of a real seasonal-naive forecast by torchmetrics; what outliers and near-zero targets do.",
             main_key="reg_outliers",
+        ),
+    ],
+    "Multi-input & multi-output": [
+        PageInfo(
+            "pages/multi_io.py",
+            "Multi-input & multi-output",
+            "multi-io",
+            ":material/call_split:",
+            "An image branch and a vector branch with live shapes; two heads trained live under three loss-weighting schemes.",
+            main_key="mio_image_size",
         ),
     ],
 }

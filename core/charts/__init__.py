@@ -13,6 +13,16 @@ from core.charts.regression_metrics import error_shares, forecast_span
 from core.charts.rnn_shapes import rnn_architectures, rnn_last_state_map, rnn_shape_flow
 from core.charts.softmax import softmax_bars, softmax_jacobians
 from core.charts.training import confusion_matrix, forecast, training_curves
+from core.charts.augmentation import *  # noqa: F403
+from core.charts.backprop import *  # noqa: F403
+from core.charts.batchnorm import *  # noqa: F403
+from core.charts.datasets import *  # noqa: F403
+from core.charts.initialization import *  # noqa: F403
+from core.charts.lstm_gates import *  # noqa: F403
+from core.charts.multi_io import *  # noqa: F403
+from core.charts.rnn_gradients import *  # noqa: F403
+from core.charts.sequences import *  # noqa: F403
+from core.charts import augmentation, backprop, batchnorm, datasets, initialization, lstm_gates, multi_io, rnn_gradients, sequences
 from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, series_colors, side_by_side
 
 __all__ = [
@@ -26,3 +36,4 @@ __all__ = [
     "forecast_span", "error_shares",
     "training_curves", "confusion_matrix", "forecast",
 ]
+__all__ += [name for module in (augmentation, backprop, batchnorm, datasets, initialization, lstm_gates, multi_io, rnn_gradients, sequences) for name in module.__all__]
