@@ -19,20 +19,30 @@ sys.path.insert(0, str(ROOT))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from tests.pages.harness import keyed_widgets, open_page  # noqa: E402
 from ui import catalog  # noqa: E402
 
 
-def _slider_values(widget, repeats: int) -> list:
-    lo, hi = widget.min, widget.max
-    span = [lo + (hi - lo) * i / (repeats - 1) for i in range(repeats)]
-    return [int(round(v)) if isinstance(lo, int) else v for v in span]
+def _values(widget, repeats: int) -> list:
+    """`repeats` values across a control's range (sliders, number inputs) or options (choices)."""
+    if widget.type in ("slider", "number_input"):
+        lo, hi = widget.min, widget.max
+        span = [lo + (hi - lo) * i / (repeats - 1) for i in range(repeats)]
+        step = widget.step or 1
+        return [int(round(v)) if isinstance(lo, int) else round(lo + round((v - lo) / step) * step, 10) for v in span]
+    options = list(widget.options)
+    return [options[i % len(options)] for i in range(1, repeats + 1)]
+
+
+def _widget(at: AppTest, key: str):
+    return next(w for w in keyed_widgets(at) if w.key == key)
 
 
 def rerun_times(at: AppTest, key: str, repeats: int) -> list[float]:
-    """Milliseconds per AppTest rerun after moving the slider `key` through its range."""
+    """Milliseconds per AppTest rerun after moving the control `key` through its range."""
     times = []
-    for value in _slider_values(at.slider(key=key), repeats):
-        at.slider(key=key).set_value(value)
+    for value in _values(_widget(at, key), repeats):
+        _widget(at, key).set_value(value)
         t0 = time.perf_counter()
         at.run()
         times.append((time.perf_counter() - t0) * 1000)
@@ -46,8 +56,7 @@ def server_reruns(repeats: int) -> list[tuple[str, float, float]]:
     for info in catalog.topic_pages():
         if not info.main_key:
             continue
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.switch_page(info.path).run()
+        at = open_page(info)
         rows.append((f"{info.title} (`{info.main_key}`)", *summary(rerun_times(at, info.main_key, repeats))))
     return rows
 
@@ -57,13 +66,16 @@ def summary(times: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-FINGERPRINT = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
-  .map(g => (g._fullData || []).map(t => (t.x ? t.x.length : 0) + ':' + (t.y && t.y.length ? t.y[t.y.length-1] : '')).join(','))
-  .join('|')"""
+FINGERPRINT = """() => { const sum = a => { let v = 0; if (!a) return 0;
+    for (const e of a) { if (Array.isArray(e) || ArrayBuffer.isView(e)) v += sum(e); else if (typeof e === 'number' && isFinite(e)) v += e; }
+    return v; };
+  return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => (g._fullData || [])
+    .map(t => (t.x ? t.x.length : 0) + ':' + sum(t.y).toPrecision(12) + ':' + sum(t.z).toPrecision(12)).join(',')).join('|'); }"""
 
 
 def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
     """Milliseconds from a key press on the slider to the chart showing new data, in Chromium."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_idle
@@ -80,7 +92,10 @@ def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
             key = "ArrowRight" if (i // 4) % 2 == 0 else "ArrowLeft"
             t0 = time.perf_counter()
             thumb.press(key)
-            page.wait_for_function(f"before => ({FINGERPRINT})() !== before", arg=before, timeout=30_000)
+            try:
+                page.wait_for_function(f"before => ({FINGERPRINT})() !== before", arg=before, timeout=10_000)
+            except PlaywrightTimeout:  # this move changed no chart's data: time the rerun to idle instead
+                wait_idle(page)
             elapsed = (time.perf_counter() - t0) * 1000
             wait_idle(page)
             if i >= 2:
