@@ -6,7 +6,7 @@ import streamlit as st
 from core import backprop as bp
 from core import charts
 from core.snippets import backprop as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 BUTTONS = (("zero_grad", "optimizer.zero_grad()"), ("forward", "forward → loss"),
            ("backward", "loss.backward()"), ("step", "optimizer.step()"), ("reset", "Reset"))
@@ -54,7 +54,7 @@ multi = setting.multiclass
 
 # 1. Forward pass
 st.subheader("1. Forward pass: z = W·a + b, a = σ(z)")
-st.plotly_chart(charts.forward_pass_maps(v.zs, v.acts, v.batch.features, samples, "softmax" if multi else "σ"), key="bp_chart_forward")
+classroom.chart(charts.forward_pass_maps(v.zs, v.acts, v.batch.features, samples, "softmax" if multi else "σ"), key="bp_chart_forward")
 if multi:
     st.caption(f"Each column is one sample, each cell one unit (blue < 0 < orange). Target: the pH tercile, class "
                f"{', '.join(str(c) for c in ps.y)} ({', '.join(bp.CLASS_NAMES[c] for c in ps.y)}); probability of the true "
@@ -74,7 +74,7 @@ for i, (f_label, f_value, t_label, t_value) in enumerate(shown):
     cols[2 * i + 1].metric(t_label, f"{t_value:.6f}")
 if not multi:
     cols[-1].metric("nn.BCEWithLogitsLoss(z⁽³⁾)", f"{v.bce_with_logits:.6f}")
-st.plotly_chart(charts.loss_of_prediction(loss, ps.y, ps.y_hat, ps.z, ps.loss, ps.delta, multi), key="bp_chart_loss")
+classroom.chart(charts.loss_of_prediction(loss, ps.y, ps.y_hat, ps.z, ps.loss, ps.delta, multi), key="bp_chart_loss")
 if multi:
     st.caption("−log ŷ_c is 0 for a certain, correct prediction and grows without bound as ŷ_c → 0; δ_c = ŷ_c − 1 stays in "
                "[−1, 0]: the gradient never vanishes while the prediction is wrong.")
@@ -100,13 +100,13 @@ out_rule = {"BCE": "δ⁽³⁾ = (ŷ − y)/B: with a sigmoid and BCE the σ′ 
             bp.CROSS_ENTROPY: "δ⁽³⁾ = (softmax(z⁽³⁾) − onehot(y))/B"}[loss]
 st.markdown(f"From the output back: **{out_rule}**; then δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(z⁽ˡ⁾), where ReLU′ is 1 for an "
             "active unit and 0 otherwise, so an off unit passes no error back.")
-st.plotly_chart(charts.error_signal_maps(v.deltas, v.backs, v.zs, samples), key="bp_chart_deltas")
+classroom.chart(charts.error_signal_maps(v.deltas, v.backs, v.zs, samples), key="bp_chart_deltas")
 st.dataframe(v.layer_errors(), hide_index=True, width="stretch", column_config={
     c: st.column_config.NumberColumn(format="%.1e") for c in v.layer_errors().columns if c.startswith("max")} | {
     "‖weight.grad‖": st.column_config.NumberColumn(format="%.6g")})
 hw, hb = v.grads_hand[li]
 tw, tb = v.grads_torch[li]
-st.plotly_chart(charts.hand_vs_autograd_grads(hw, hb, tw, tb, li + 1, layer), key="bp_chart_grads")
+classroom.chart(charts.hand_vs_autograd_grads(hw, hb, tw, tb, li + 1, layer), key="bp_chart_grads")
 st.caption(f"The gradients of {layer} by the course's formulas (float64) and by loss.backward() (float32); choose the "
            "layer in the sidebar. With B > 1 the columns of δ(a)ᵀ are summed over the batch.")
 
@@ -132,9 +132,9 @@ elif last.action == "backward" and last.passes > 1:
 else:
     st.info(f"**{last.action}**: {last.message}", icon=":material/info:")
 w, b = last.params[f"{layer}.weight"], last.params[f"{layer}.bias"]
-st.plotly_chart(charts.loop_layer_state(w, b, last.grads[f"{layer}.weight"], last.grads[f"{layer}.bias"], layer),
+classroom.chart(charts.loop_layer_state(w, b, last.grads[f"{layer}.weight"], last.grads[f"{layer}.bias"], layer),
                 key="bp_chart_state")
-st.plotly_chart(charts.grad_norm_by_press([p.number for p in lab.log], [p.action for p in lab.log],
+classroom.chart(charts.grad_norm_by_press([p.number for p in lab.log], [p.action for p in lab.log],
                                           [bp.grad_norm(p, layer) for p in lab.log], [p.passes for p in lab.log], layer),
                 key="bp_chart_norms")
 st.dataframe(bp.log_table(lab.log, layer, lab.start).iloc[::-1], hide_index=True, width="stretch", column_config={

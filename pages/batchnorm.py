@@ -8,7 +8,7 @@ import streamlit as st
 from core import batchnorm as bn
 from core import charts, data
 from core.snippets import batchnorm as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 MODE_LABELS = {"train": "train: batch statistics", "eval": "eval: running statistics"}
 
@@ -85,7 +85,7 @@ if v.train.error and mode == "train":
     st.error(f"`nn.BatchNorm1d` in train mode raised `ValueError: {v.train.error}`. With m = 1, μ_B is the sample itself and "
              "σ²_B = 0, so x̂ = 0/√ε = 0 and y = β whatever the input: the layer would erase it. The charts show the course's "
              "formulas; switch to eval mode, or make the batch larger.", icon=":material/block:")
-st.plotly_chart(charts.batchnorm_steps(v.x, shown.mean, shown.var, shown.x_hat, shown.y, gamma, beta, mode), key="bn_steps_chart")
+classroom.chart(charts.batchnorm_steps(v.x, shown.mean, shown.var, shown.x_hat, shown.y, gamma, beta, mode), key="bn_steps_chart")
 cols = st.columns(3)
 cols[0].metric(f"max |formula − nn.BatchNorm1d| ({mode} mode)", "refused" if shown.y_torch is None else f"{shown.max_error:.1e}")
 cols[1].metric("mean of x̂ over the batch (worst feature)", number(shown.centre))
@@ -125,7 +125,7 @@ if s.error:
     st.error(f"The stream stopped at batch 1: `nn.BatchNorm1d` raised `ValueError: {s.error}`. The running statistics are "
              "still PyTorch's initial 0 and 1, which is what eval mode uses now.", icon=":material/block:")
 else:
-    st.plotly_chart(charts.running_statistics(s.batch_mean[:, k - 1], s.batch_var[:, k - 1], s.torch_mean[:, k - 1],
+    classroom.chart(charts.running_statistics(s.batch_mean[:, k - 1], s.batch_var[:, k - 1], s.torch_mean[:, k - 1],
                                               s.torch_var[:, k - 1], float(v.population_mean[k - 1]),
                                               float(v.population_std[k - 1] ** 2), k, f"momentum={momentum}"),
                     key="bn_stream_chart")
@@ -139,7 +139,7 @@ else:
 
 st.markdown("**Eval mode uses the running statistics**, so the same batch gives different outputs in the two modes: "
             "both are straight lines y = γ(x − μ)/√(σ² + ε) + β, with different μ and σ².")
-st.plotly_chart(charts.train_eval_outputs(v.x[:, k - 1], None if v.train.y_torch is None else v.train.y_torch[:, k - 1],
+classroom.chart(charts.train_eval_outputs(v.x[:, k - 1], None if v.train.y_torch is None else v.train.y_torch[:, k - 1],
                                           v.eval.y_torch[:, k - 1], (float(v.batch_mean[k - 1]), float(v.batch_var[k - 1])),
                                           (float(v.eval.mean[k - 1]), float(v.eval.var[k - 1])), gamma, beta, k), key="bn_modes_chart")
 cols = st.columns(3)
@@ -165,7 +165,7 @@ with c3:
     lr = controls.select_slider("Learning rate η", "bn_lr", bn.LRS, 0.1, lambda x: f"{x:g}")
 with st.spinner("Training both networks…"):
     plain, normed = train_pair(depth, optimizer, lr)
-st.plotly_chart(charts.batchnorm_training((plain, normed), constant_loss()), key="bn_training_chart")
+classroom.chart(charts.batchnorm_training((plain, normed), constant_loss()), key="bn_training_chart")
 runs = bn.runs_table((plain, normed), depth)
 st.dataframe(runs, hide_index=True, width="stretch", column_config=numbers(runs.iloc[:, :4], "%.4f"))
 for r in (plain, normed):
@@ -180,7 +180,7 @@ st.caption(f"{bn.EPOCHS} epochs of the bundled water data in batches of {bn.BATC
 if controls.toggle("Compare every learning rate (about 5 s the first time)", "bn_sweep", False):
     with st.spinner("Training both networks at every learning rate…"):
         pairs = {rate: train_pair(depth, optimizer, rate) for rate in bn.LRS}
-    st.plotly_chart(charts.batchnorm_lr_sweep(bn.sweep_table(pairs), lr, constant_loss()), key="bn_sweep_chart")
+    classroom.chart(charts.batchnorm_lr_sweep(bn.sweep_table(pairs), lr, constant_loss()), key="bn_sweep_chart")
     st.caption("Each point is a whole run like the one above. Where the curve without BatchNorm sits on the dotted line "
                "the network learned nothing; the curve with BatchNorm stays low over a wider range of learning rates.")
 
@@ -188,7 +188,7 @@ st.subheader("BatchNorm2d in a CNN")
 images = controls.slider("Images N in the batch (3 channels of 4×4 each)", "bn_images", 1, bn.MAX_IMAGES, 2)
 maps, map_checks = maps_view(images, shift, scale, skew, gamma, beta, momentum)
 used = maps.train if mode == "train" else maps.eval
-st.plotly_chart(charts.batchnorm2d_maps(maps.x, used.y_torch, used.mean, used.var, mode), key="bn_maps_chart")
+classroom.chart(charts.batchnorm2d_maps(maps.x, used.y_torch, used.mean, used.var, mode), key="bn_maps_chart")
 channel_table = bn.channel_table(maps)
 st.dataframe(channel_table, hide_index=True, width="stretch", column_config=numbers(channel_table))
 st.caption(f"For an (N, C, H, W) batch, BatchNorm2d keeps one μ, σ², γ and β per channel, computed over the "

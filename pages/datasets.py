@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import charts, loading
 from core.snippets import datasets as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 COURSE_CLASS = '''class WaterDataset(Dataset):
     def __init__(self, csv_path):
@@ -83,7 +83,7 @@ if v.loader_len == 0:
     st.info(f"With drop_last and N = {n} < B = {batch_size}, the only batch is incomplete and is dropped: the DataLoader "
             "yields nothing, and an epoch trains on no sample at all.", icon=":material/info:")
 else:
-    st.plotly_chart(charts.batch_assignment(v.epochs, [v.dropped(e) for e in range(loading.EPOCHS)], n, batch_size, shown),
+    classroom.chart(charts.batch_assignment(v.epochs, [v.dropped(e) for e in range(loading.EPOCHS)], n, batch_size, shown),
                     key="data_batches")
     order = ("Each epoch is a fresh random order: the generator's state moves on, so epoch 2 differs from epoch 1, and the same "
              "seed gives the same two epochs again." if shuffle else

@@ -6,7 +6,7 @@ import streamlit as st
 from core import charts
 from core import rnn_gradients as rg
 from core.snippets import rnn_gradients as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 COLORS = charts.series_colors(rg.CELLS)
 THETAS = (0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 100.0, 1000.0)
@@ -73,7 +73,7 @@ half = seq_len // 2  # the table's middle column, k = T // 2
 # 1. Three cells side by side --------------------------------------------------------------------------------------
 st.subheader("1 · Gradient flow: RNN, LSTM and GRU")
 floored = {name: rg.for_log_scale(values) for name, values in f.norms.items()}
-st.plotly_chart(charts.rnn_gradient_flow(f.k, {n: vals for n, (vals, _) in floored.items()}, COLORS), key="rnn_flow_chart")
+classroom.chart(charts.rnn_gradient_flow(f.k, {n: vals for n, (vals, _) in floored.items()}, COLORS), key="rnn_flow_chart")
 st.dataframe(rg.flow_table(f), hide_index=True, width="stretch", column_config={
     "k = 0": st.column_config.NumberColumn("‖∂h_T/∂h_0‖₂", format="%.3e"),
     f"k = {half}": st.column_config.NumberColumn(f"‖∂h_T/∂h_{half}‖₂", format="%.3e"),
@@ -106,7 +106,7 @@ cols[3].metric("tanh units with |h| > 0.99", f"{100 * v.saturated:.1f}%")
 tanh_plot, tanh_under = rg.for_log_scale(v.tanh)
 linear_plot, linear_under = rg.for_log_scale(v.linear)
 reference_plot, reference_under = rg.for_log_scale(v.reference)
-st.plotly_chart(charts.rnn_radius_flow(f.k, tanh_plot, linear_plot, reference_plot, rho, COLORS["RNN"]), key="rnn_radius_chart")
+classroom.chart(charts.rnn_radius_flow(f.k, tanh_plot, linear_plot, reference_plot, rho, COLORS["RNN"]), key="rnn_radius_chart")
 st.markdown(
     f"W_hh of the RNN above, rescaled by ρ/|λ_max| = {rho:g}/{v.lambda_init:.4f}. **Without an activation** ∂h_T/∂h_k = W_hh^(T−k) "
     f"exactly and its norm follows ρ^(T−k) once the first steps are past: ‖∂h_T/∂h_0‖₂ = {v.linear[0]:.3e} against "
@@ -132,7 +132,7 @@ cols[1].metric("min(1, θ/‖g‖)", f"{c.coefficient:.4g}")
 cols[2].metric("‖g‖ after clip_grad_norm_", f"{c.torch_clipped:.4g}")
 before_plot, _ = rg.for_log_scale(c.before)
 after_plot, _ = rg.for_log_scale(c.after)
-st.plotly_chart(charts.rnn_clipping_bars(c.names, before_plot, after_plot, max(c.total, rg.FLOOR),
+classroom.chart(charts.rnn_clipping_bars(c.names, before_plot, after_plot, max(c.total, rg.FLOOR),
                                          max(c.torch_clipped, rg.FLOOR), theta, COLORS[cell]), key="rnn_clip_chart")
 st.caption("torch.nn.utils.clip_grad_norm_ divides by ‖g‖ + 10⁻⁶, not ‖g‖: the clipped norm is θ·‖g‖/(‖g‖ + 10⁻⁶), a hair under θ. "
            "Tensors with a zero gradient are drawn at 10⁻³⁰⁰.")
@@ -182,7 +182,7 @@ else:
         r1, r3 = timing.ratio_iqr(gru, lstm)
         cols[2].metric(f"{gru} / {lstm} time", f"{timing.ratio(gru, lstm):.3f}")
         cols[2].caption(f"round by round: IQR {r1:.3f}–{r3:.3f}")
-    st.plotly_chart(charts.rnn_timing_spread(timing.runs, {n: COLORS[n.removesuffix("Cell")] for n in rg.TIMED}),
+    classroom.chart(charts.rnn_timing_spread(timing.runs, {n: COLORS[n.removesuffix("Cell")] for n in rg.TIMED}),
                     key="rnn_timing_chart")
     kernels = " and ".join(f"nn.{cell} {'ran the fused kernel ' + timing.kernels[cell] if timing.fused[cell] else 'ran ' + rg.STEPWISE}"
                            for cell in ("LSTM", "GRU"))

@@ -8,7 +8,7 @@ import streamlit as st
 from core import charts, uploads, windowing
 from core.data import electricity_frame
 from core.snippets import sequences as snippet
-from ui import controls, panels
+from ui import classroom, controls, panels
 
 SPLIT_HELP = ("Which split colours the targets in the zoom and whose model draws the prediction there. "
               "The comparison below always trains and scores both.")
@@ -117,11 +117,11 @@ shown_split = overlap[split_shown].split
 lo, hi = windowing.zoom(n, start, window, horizon)
 starts, low, high = windowing.envelope(values)
 cut = int(round(n * windowing.TRAIN_FRACTION))
-st.plotly_chart(charts.series_overview(x, starts, low, high, (lo, hi), cut if split_shown == "temporal" else None, y_title),
+classroom.chart(charts.series_overview(x, starts, low, high, (lo, hi), cut if split_shown == "temporal" else None, y_title),
                 key="seq_overview")
 in_span = np.flatnonzero((w.targets >= lo) & (w.targets <= hi))
 roles = shown_split.role(w.count)[in_span]
-st.plotly_chart(charts.window_view(x, values, (lo, hi), start, window, horizon, stride, w.targets[in_span], roles,
+classroom.chart(charts.window_view(x, values, (lo, hi), start, window, horizon, stride, w.targets[in_span], roles,
                                    float(shown.predictions[i]) if shown else None, split_shown,
                                    cut if split_shown == "temporal" else None, y_title), key="seq_window_view")
 role = {0: "a training window", 1: "a test window", -1: "left out: its inputs are in training time, its target in test time"}
@@ -173,7 +173,7 @@ else:
                     f"Its test windows still overlap training windows ({leak.overlapping:,} of {len(leak.split.test):,}), so its "
                     "score still says nothing about forecasting unseen time. Try L = 96, h = 4, s = 1.")
     shares = {name: windowing.test_share(w, o.split) for name, o in overlap.items()}
-    st.plotly_chart(charts.split_comparison(x, shares, {name: f.curve for name, f in fits.items()}), key="seq_split_chart")
+    classroom.chart(charts.split_comparison(x, shares, {name: f.curve for name, f in fits.items()}), key="seq_split_chart")
     st.caption("Left: each column is a stretch of readings, coloured by the share of its windows (by target) in test: green all "
                "training, pink all test, blank none (left out at the cut). Right: test MSE after each epoch of training.")
     if temporal.message or random.message:
