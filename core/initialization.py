@@ -1,0 +1,534 @@
+"""Weight initialisation and gradient flow through depth (course §3.1–3.4), measured on a real `nn.Sequential`.
+
+One forward and one backward pass of a batch through L blocks Linear(n, n) → [BatchNorm1d(n)] → activation,
+every weight drawn by `torch.nn.init` from one generator. Per layer: the variance of z = Wx + b beside the
+course's prediction Var(z) = n_in·Var(W)·Var(x), the norm of each weight matrix's gradient, and the
+distribution of what goes into and comes out of the activation.
+
+The course's formula assumes inputs of mean 0. Sigmoid, ReLU and ELU outputs have a mean that is not 0, and
+then what the layer computes is Var(z) = n_in·Var(W)·E[x²] + Var(b) (W of mean 0, independent of x): both
+predictions are returned, and they coincide when E[x] = 0.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from core import data, training
+from core.activations import saturation_edge
+from core.checks import Check
+from core.rng import generator
+
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "leaky_relu", "elu")
+ACTIVATION_LABELS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "ReLU", "leaky_relu": "LeakyReLU (α = 0.01)", "elu": "ELU (α = 1)"}
+SCHEMES: tuple[str, ...] = ("default", "normal", "normal_small", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+                            "kaiming_normal", "zeros")
+SCHEME_LABELS = {"default": "PyTorch default (nn.Linear)", "normal": "N(0, 1)", "normal_small": "N(0, 0.01²)",
+                 "xavier_uniform": "Xavier uniform", "xavier_normal": "Xavier normal", "kaiming_uniform": "Kaiming uniform",
+                 "kaiming_normal": "Kaiming normal", "zeros": "Zeros"}
+UNIFORM = ("default", "xavier_uniform", "kaiming_uniform")  # schemes that draw from U(−bound, bound)
+WIDTHS: tuple[int, ...] = (8, 16, 32, 64, 128, 256, 512)
+MAX_DEPTH = 50
+VALUES_PER_LAYER = 2**13  # batch × width: every layer is measured on 8,192 numbers
+LEAKY_SLOPE = 0.01  # nn.LeakyReLU's default negative slope
+ELU_ALPHA = 1.0  # nn.ELU's default α
+SATURATION = 0.1  # saturated: f′(u) below this share of its peak (as on the Activations page)
+BINS = 60  # histogram bins per layer
+
+
+def batch_size(width: int) -> int:
+    """Inputs in the batch: 8,192 / width (16 at width 512, 1,024 at width 8), so every layer holds the same
+    number of values and the cost of a pass, B·n² per layer, is largest at width 512, where it has to stay small."""
+    return max(1, VALUES_PER_LAYER // width)
+
+
+def activation_module(name: str) -> nn.Module:
+    """The `torch.nn` module for an activation name."""
+    modules = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
+               "leaky_relu": lambda: nn.LeakyReLU(LEAKY_SLOPE), "elu": lambda: nn.ELU(ELU_ALPHA)}
+    if name not in modules:
+        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(ACTIVATIONS)}")
+    return modules[name]()
+
+
+def nonlinearity(activation: str) -> tuple[str, float]:
+    """The (nonlinearity, a) that Kaiming's init is given for an activation.
+
+    PyTorch has no gain for ELU; it gets kaiming's own default, leaky_relu with a = 0 (gain √2, as for ReLU),
+    which is what the course's §3.4 Net does with its ELU layers.
+    """
+    table = {"sigmoid": ("sigmoid", 0.0), "tanh": ("tanh", 0.0), "relu": ("relu", 0.0),
+             "leaky_relu": ("leaky_relu", LEAKY_SLOPE), "elu": ("leaky_relu", 0.0)}
+    if activation not in table:
+        raise ValueError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
+    return table[activation]
+
+
+def gain_formula(name: str, a: float = 0.0) -> float:
+    """PyTorch's documented gains: sigmoid 1, tanh 5/3, ReLU √2, leaky ReLU √(2 / (1 + a²))."""
+    gains = {"sigmoid": 1.0, "tanh": 5 / 3, "relu": math.sqrt(2.0), "leaky_relu": math.sqrt(2 / (1 + a * a))}
+    return gains[name]
+
+
+def weight_std(scheme: str, activation: str, n_in: int, n_out: int) -> float:
+    """The standard deviation of W by the formula behind each scheme (fan_in = n_in, fan_out = n_out)."""
+    if scheme == "default":
+        return gain_formula("leaky_relu", math.sqrt(5)) / math.sqrt(n_in)  # kaiming_uniform_(a=√5): 1/√(3·n_in)
+    if scheme == "normal":
+        return 1.0
+    if scheme == "normal_small":
+        return 0.01
+    if scheme in ("xavier_uniform", "xavier_normal"):
+        return math.sqrt(2 / (n_in + n_out))
+    if scheme in ("kaiming_uniform", "kaiming_normal"):
+        return gain_formula(*nonlinearity(activation)) / math.sqrt(n_in)
+    if scheme == "zeros":
+        return 0.0
+    raise ValueError(f"unknown scheme {scheme!r}; choose from {', '.join(SCHEMES)}")
+
+
+def weight_variance(scheme: str, activation: str, n_in: int, n_out: int) -> float:
+    return weight_std(scheme, activation, n_in, n_out) ** 2
+
+
+def uniform_bound(scheme: str, activation: str, n_in: int, n_out: int) -> float | None:
+    """b of U(−b, b) for the uniform schemes (Var = b²/3, so b = √3·std); None for the others."""
+    return math.sqrt(3) * weight_std(scheme, activation, n_in, n_out) if scheme in UNIFORM else None
+
+
+def bias_variance(scheme: str, n_in: int) -> float:
+    """PyTorch's default bias is U(−1/√n_in, 1/√n_in), Var = 1/(3·n_in); every other scheme sets b = 0."""
+    return 1 / (3 * n_in) if scheme == "default" else 0.0
+
+
+def init_source(scheme: str, activation: str, generator: str | None = "g") -> tuple[str, str]:
+    """The `torch.nn.init` calls for a weight `w` and a bias `b` as the code panel writes them, drawing from the
+    generator named `generator` (None: PyTorch's global one)."""
+    nl, a = nonlinearity(activation)
+    gen = f", generator={generator}" if generator else ""
+    kaiming = f'nonlinearity="{nl}"' if nl != "leaky_relu" else f'a={a:g}, nonlinearity="leaky_relu"'
+    weight = {"default": f"nn.init.kaiming_uniform_(w, a=math.sqrt(5){gen})", "normal": f"nn.init.normal_(w, mean=0.0, std=1.0{gen})",
+              "normal_small": f"nn.init.normal_(w, mean=0.0, std=0.01{gen})", "xavier_uniform": f"nn.init.xavier_uniform_(w{gen})",
+              "xavier_normal": f"nn.init.xavier_normal_(w{gen})", "kaiming_uniform": f"nn.init.kaiming_uniform_(w, {kaiming}{gen})",
+              "kaiming_normal": f"nn.init.kaiming_normal_(w, {kaiming}{gen})", "zeros": "nn.init.zeros_(w)"}
+    if scheme not in weight:
+        raise ValueError(f"unknown scheme {scheme!r}; choose from {', '.join(SCHEMES)}")
+    bias = (f"nn.init.uniform_(b, -1 / math.sqrt(w.shape[1]), 1 / math.sqrt(w.shape[1]){gen})" if scheme == "default"
+            else "nn.init.zeros_(b)")
+    return weight[scheme], bias
+
+
+def init_linear(linear: nn.Linear, scheme: str, activation: str, g: torch.Generator) -> None:
+    """Draw a Linear layer's weight, then its bias, from `g` with the scheme's `torch.nn.init` call."""
+    w, b = linear.weight, linear.bias
+    nl, a = nonlinearity(activation)
+    with torch.no_grad():
+        if scheme == "default":  # nn.Linear.reset_parameters, with a generator
+            nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)
+            bound = 1 / math.sqrt(w.shape[1])
+            nn.init.uniform_(b, -bound, bound, generator=g)
+            return
+        draw = {"normal": lambda: nn.init.normal_(w, 0.0, 1.0, generator=g),
+                "normal_small": lambda: nn.init.normal_(w, 0.0, 0.01, generator=g),
+                "xavier_uniform": lambda: nn.init.xavier_uniform_(w, generator=g),
+                "xavier_normal": lambda: nn.init.xavier_normal_(w, generator=g),
+                "kaiming_uniform": lambda: nn.init.kaiming_uniform_(w, a=a, nonlinearity=nl, generator=g),
+                "kaiming_normal": lambda: nn.init.kaiming_normal_(w, a=a, nonlinearity=nl, generator=g),
+                "zeros": lambda: nn.init.zeros_(w)}
+        if scheme not in draw:
+            raise ValueError(f"unknown scheme {scheme!r}; choose from {', '.join(SCHEMES)}")
+        draw[scheme]()
+        nn.init.zeros_(b)
+
+
+def mlp(depth: int, width: int, activation: str, scheme: str, batchnorm: bool, g: torch.Generator,
+        n_in: int | None = None, n_out: int | None = None) -> nn.Sequential:
+    """L blocks nn.Sequential(Linear, [BatchNorm1d], activation), then a Linear(width, n_out) head if n_out is given.
+
+    Linear layers are made with `skip_init` (no draw from the global RNG) and drawn from `g` in order:
+    each block's weight, then its bias; the head last.
+    """
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    if width < 1:
+        raise ValueError("width must be at least 1")
+    blocks, fan_in = [], n_in or width
+    for _ in range(depth):
+        linear = nn.utils.skip_init(nn.Linear, fan_in, width)
+        init_linear(linear, scheme, activation, g)
+        blocks.append(nn.Sequential(linear, *([nn.BatchNorm1d(width)] if batchnorm else []), activation_module(activation)))
+        fan_in = width
+    if n_out is not None:
+        head = nn.utils.skip_init(nn.Linear, width, n_out)
+        init_linear(head, scheme, activation, g)
+        blocks.append(head)
+    return nn.Sequential(*blocks)
+
+
+def share_label(activation: str) -> str:
+    """What the per-layer share counts, in words, for an activation."""
+    if activation in ("sigmoid", "tanh"):
+        return f"saturated: f′(u) < {SATURATION:g}·max f′"
+    if activation == "relu":
+        return "zero: u ≤ 0, f′ = 0"
+    return "negative side: u < 0" + (f", f′ = {LEAKY_SLOPE:g}" if activation == "leaky_relu" else ", f′ = e^u < 1")
+
+
+def weak_region(activation: str) -> str:
+    """Where u is counted by `share`, as an inequality."""
+    if activation in ("sigmoid", "tanh"):
+        return f"|u| > {saturation_edge(activation, SATURATION):.3g}"
+    return "u ≤ 0" if activation == "relu" else "u < 0"
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One forward and backward pass through the MLP; every array has one entry per layer (L,)."""
+
+    depth: int
+    width: int
+    activation: str
+    scheme: str
+    batchnorm: bool
+    batch: int  # inputs in the batch
+    var_w_formula: float  # Var(W) by the scheme's formula
+    var_b_formula: float  # Var(b) by the scheme's formula
+    var_x: np.ndarray  # Var of each layer's input x (layer 1: the N(0, 1) batch)
+    msq_x: np.ndarray  # E[x²] of each layer's input
+    msq_w: np.ndarray  # E[W²] of each drawn weight matrix (its variance about the known mean 0)
+    msq_b: np.ndarray  # E[b²] of each drawn bias
+    max_w: float  # the largest |W| over every weight matrix
+    var_z: np.ndarray  # Var(z), z = Wx + b, over the batch and the units
+    var_u: np.ndarray  # Var(u), u the activation's input (BatchNorm's output, or z)
+    var_a: np.ndarray  # Var(a), a = f(u)
+    grad_norm: np.ndarray  # ‖∂L/∂W‖_F of each layer's weight matrix
+    share: np.ndarray  # share of u in the activation's weak region (see share_label)
+    dead_units: np.ndarray  # ReLU: share of units with u ≤ 0 for every input of the batch; NaN otherwise
+    finite: np.ndarray  # bool: every z, u and a of the layer is finite in float32
+    u_counts: np.ndarray  # (L, BINS) histogram of u
+    u_edges: np.ndarray  # (L, BINS + 1)
+    a_counts: np.ndarray
+    a_edges: np.ndarray
+    loss: float
+    msq_z1: float  # E[z²] of layer 1
+    msq_z1_predicted: float  # n·E[W²]·E[x²] + E[b²] with layer 1's drawn W and b and E[x²] = 1
+    msq_z1_se: float  # standard error of msq_z1 over the batch, given the drawn W and b
+    bn_var_u1: float  # layer 1 with BatchNorm: Var(u) measured (NaN without BatchNorm)
+    bn_var_u1_formula: float  # mean over units of σ²/(σ² + ε), σ² the batch variance of z
+
+    @property
+    def pred_course(self) -> np.ndarray:
+        """The course's Var(z) = n_in·Var(W)·Var(x), with the scheme's Var(W) and the measured Var(x)."""
+        return self.width * self.var_w_formula * self.var_x
+
+    @property
+    def pred_mean(self) -> np.ndarray:
+        """Var(z) = n_in·Var(W)·E[x²] + Var(b): the course's formula when x has a mean."""
+        return self.width * self.var_w_formula * self.msq_x + self.var_b_formula
+
+    @property
+    def overflow_layer(self) -> int | None:
+        """The first layer (1-based) whose values are not finite in float32, if any."""
+        bad = np.flatnonzero(~self.finite)
+        return int(bad[0]) + 1 if len(bad) else None
+
+
+def _moments(t: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Variance and mean square of each layer's values (L, B, n) → (L,), (L,), accumulated in float64, so float32
+    values up to 3.4·10³⁸ do not overflow when squared; NaN or inf where a layer is not finite."""
+    flat = t.flatten(1)
+    count = flat.shape[1]
+    mean = flat.sum(1, dtype=torch.float64) / count
+    centered = flat - mean.float()[:, None]
+    var = torch.linalg.vector_norm(centered, dim=1, dtype=torch.float64).square() / count
+    var -= (mean - mean.float().double()).square()  # the centring used the mean rounded to float32
+    msq = torch.linalg.vector_norm(flat, dim=1, dtype=torch.float64).square() / count
+    return var.clamp(min=0).numpy(), msq.numpy()
+
+
+def _histograms(t: torch.Tensor, finite: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer (L, B, n), BINS even bins from its smallest to its largest value (a constant layer gets a range
+    around its value). Returns counts (L, BINS) and edges (L, BINS + 1); zeros and NaN where a layer is not finite."""
+    flat = t.flatten(1)  # (L, B·n)
+    counts, edges = np.zeros((len(flat), BINS)), np.full((len(flat), BINS + 1), np.nan)
+    for l, (values, lo, hi) in enumerate(zip(flat, flat.amin(1).tolist(), flat.amax(1).tolist())):
+        if not finite[l]:
+            continue
+        if hi <= lo:
+            half = 0.5 if lo == 0 else 0.01 * abs(lo)
+            lo, hi = lo - half, hi + half
+        counts[l] = torch.histc(values, BINS, lo, hi).numpy()
+        edges[l] = np.linspace(lo, hi, BINS + 1)
+    return counts, edges
+
+
+def run_pass(depth: int, width: int, activation: str, scheme: str, batchnorm: bool, seed: int = 0) -> Pass:
+    """Draw the MLP, push a batch x ~ N(0, 1) through it in train mode, and backpropagate
+    L = (1/B)·Σ r ⊙ a⁽ᴸ⁾ with r ~ N(0, 1): every output receives a gradient of the same size, so what
+    reaches each layer shows what the layers on the way did to it.
+    """
+    g = generator(seed)
+    net = mlp(depth, width, activation, scheme, batchnorm, g)
+    for name, param in net.named_parameters():
+        param.requires_grad_(name.endswith(".0.weight"))  # only the Linear weights' gradients are measured
+    B = batch_size(width)
+    x = torch.randn(B, width, generator=g)  # (B, n)
+    r = torch.randn(B, width, generator=g)  # (B, n)
+    net.train()
+    zs, us, acts = [], [], []
+    h = x
+    for block in net:
+        z = block[0](h)  # (B, n)
+        u = block[1](z) if batchnorm else z
+        h = block[-1](u)
+        zs.append(z), us.append(u), acts.append(h)
+    loss = (h * r).sum() / B
+    loss.backward()
+    with torch.no_grad():
+        Z, A = torch.stack(zs), torch.stack(acts)  # (L, B, n)
+        U = torch.stack(us) if batchnorm else Z
+        var_z = _moments(Z)[0]
+        var_u = _moments(U)[0] if batchnorm else var_z
+        var_a, msq_a = _moments(A)
+        var_in, msq_in = _moments(x[None])
+        finite = np.isfinite(var_z) & np.isfinite(var_u) & np.isfinite(var_a)
+        linears = [block[0] for block in net]
+
+        weights, biases = [m.weight for m in linears], [m.bias for m in linears]
+        msq_w = _norms(weights) ** 2 / weights[0].numel()
+        msq_b = _norms(biases) ** 2 / biases[0].numel()
+        max_w = max(max(float(w.amax()), -float(w.amin())) for w in weights)
+        grad_norm = _norms([w.grad for w in weights])
+        share, dead = _shares(U, activation, finite)
+        u_counts, u_edges = _histograms(U, finite)
+        a_counts, a_edges = _histograms(A, finite)
+        first = _layer_one(x, Z[0], linears[0])
+        bn = _batchnorm_one(Z[0], U[0], net[0][1]) if batchnorm else (math.nan, math.nan)
+    return Pass(depth, width, activation, scheme, batchnorm, B, weight_variance(scheme, activation, width, width),
+                bias_variance(scheme, width), np.concatenate([var_in, var_a[:-1]]), np.concatenate([msq_in, msq_a[:-1]]),
+                msq_w, msq_b, max_w, var_z, var_u, var_a, grad_norm, share, dead, finite, u_counts, u_edges, a_counts, a_edges,
+                loss.item(), *first, *bn)
+
+
+def _norms(tensors: list[torch.Tensor]) -> np.ndarray:
+    """The 2-norm of each tensor: one float32 pass, redone in float64 where the squares overflowed float32
+    (norm inf) or may have underflowed (norm below 10⁻¹⁸, or 0 for a tensor that is not all zeros)."""
+    norms = torch.stack(torch._foreach_norm(tensors)).double()
+    suspect = torch.isinf(norms) | (norms < 1e-18)
+    for i in torch.nonzero(suspect).flatten().tolist():
+        if norms[i] > 0 or tensors[i].any():
+            norms[i] = torch.linalg.vector_norm(tensors[i], dtype=torch.float64)
+    return norms.numpy()
+
+
+def _shares(U: torch.Tensor, activation: str, finite: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per layer: the share of u in the weak region (share_label), and for ReLU the share of dead units."""
+    if activation in ("sigmoid", "tanh"):
+        weak = U.abs() > saturation_edge(activation, SATURATION)
+    elif activation == "relu":
+        weak = U <= 0
+    else:
+        weak = U < 0
+    share = (weak.flatten(1).sum(1) / weak[0].numel()).double().numpy()
+    dead = (weak.all(dim=1).sum(1) / U.shape[2]).double().numpy() if activation == "relu" else np.full(len(U), np.nan)
+    share[~finite], dead[~finite] = np.nan, np.nan
+    return share, dead
+
+
+def _layer_one(x: torch.Tensor, z: torch.Tensor, linear: nn.Linear) -> tuple[float, float, float]:
+    """Layer 1's E[z²] against n·E[W²]·E[x²] + E[b²] for the drawn W and b, and the standard error of the batch mean.
+
+    Given W and b, with x ~ N(0, I): E‖Wx + b‖² = ‖W‖²_F + ‖b‖², Var‖Wx + b‖² = 2‖WWᵀ‖²_F + 4 bᵀWWᵀb.
+    """
+    W, b = linear.weight.detach(), linear.bias.detach()  # (n_out, n_in), (n_out,)
+    n_out, B = W.shape[0], x.shape[0]
+    gram = (W @ W.T).double()  # (n_out, n_out); float32 is precise enough for a standard error
+    b = b.double()
+    predicted = float((torch.linalg.vector_norm(W, dtype=torch.float64) ** 2 + b.square().sum()) / n_out)
+    var_row = float(2 * gram.square().sum() + 4 * b @ gram @ b)
+    return float(z.double().square().mean()), predicted, math.sqrt(var_row / B) / n_out
+
+
+def _batchnorm_one(z: torch.Tensor, u: torch.Tensor, bn: nn.BatchNorm1d) -> tuple[float, float]:
+    """Layer 1's BatchNorm output variance, and σ²/(σ² + ε) averaged over the units (γ = 1, β = 0)."""
+    var = z.double().var(dim=0, unbiased=False)  # (n,) the batch variance BatchNorm divides by
+    return float(u.double().var(dim=0, unbiased=False).mean()), float((var / (var + bn.eps)).mean())
+
+
+def growth_per_layer(p: Pass) -> float | None:
+    """The geometric mean factor by which Var(z) changes from one layer to the next, (Var z⁽ᴸ⁾ / Var z⁽¹⁾)^(1/(L−1));
+    None for one layer, or when a layer's variance is 0 or not finite."""
+    v = p.var_z
+    if p.depth < 2 or not (np.isfinite(v).all() and (v > 0).all()):
+        return None
+    return float((v[-1] / v[0]) ** (1 / (p.depth - 1)))
+
+
+def bias_share(p: Pass) -> float:
+    """The share of the last layer's predicted Var(z) = n·Var(W)·E[x²] + Var(b) that is the bias's Var(b)."""
+    total = float(p.pred_mean[-1])
+    return p.var_b_formula / total if total > 0 and math.isfinite(total) else 0.0
+
+
+def scheme_table(activation: str, n: int) -> pd.DataFrame:
+    """Every scheme's Var(W), uniform bound and per-layer factor n·Var(W) for an n → n layer."""
+    rows = [(SCHEME_LABELS[s], weight_variance(s, activation, n, n), uniform_bound(s, activation, n, n),
+             n * weight_variance(s, activation, n, n), init_source(s, activation, None)[0]) for s in SCHEMES]
+    return pd.DataFrame(rows, columns=["scheme", "Var(W)", "bound b", "n·Var(W)", "torch.nn.init call"])
+
+
+def layer_table(p: Pass) -> pd.DataFrame:
+    """One row per layer: the numbers behind the charts (dead units for ReLU only)."""
+    table = pd.DataFrame({
+        "layer": np.arange(1, p.depth + 1), "Var(x)": p.var_x, "E[x²]": p.msq_x, "Var(W)": p.msq_w, "Var(z)": p.var_z,
+        "course n·Var(W)·Var(x)": p.pred_course, "n·Var(W)·E[x²] + Var(b)": p.pred_mean, "Var(a)": p.var_a,
+        "‖∂L/∂W‖": p.grad_norm, "share": p.share, "dead units": p.dead_units,
+    })
+    return table if p.activation == "relu" else table.drop(columns="dead units")
+
+
+# Checks against PyTorch --------------------------------------------------------------------------------------
+
+_GLOBAL_RNG = threading.Lock()
+#: Tolerance of the sampled checks, in standard errors: a correct formula fails one with probability 6·10⁻⁷, so
+#: none of the page's ~4,000 independent draws (scheme × width × depth) is expected to fail; a formula off by a
+#: few per cent fails as soon as there are more than a few thousand weights.
+SIGMAS = 5
+
+
+def pytorch_linear(n_in: int, n_out: int, seed: int = 0) -> nn.Linear:
+    """`nn.Linear(n_in, n_out)` exactly as PyTorch builds it (its constructor draws from the global RNG), seeded
+    under `torch.random.fork_rng` and a lock, so the global generator is left as it was."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Linear(n_in, n_out)
+
+
+def variance_se(var: float, n: int, uniform: bool) -> float:
+    """Standard error of E[w²] over n draws of mean 0: √((μ₄ − σ⁴)/n), μ₄ = 9σ⁴/5 (uniform) or 3σ⁴ (normal)."""
+    return var * math.sqrt((0.8 if uniform else 2.0) / n)
+
+
+def bound_tolerance(bound: float, n: int) -> float:
+    """How far below the bound the largest of n uniform |w| may sit: P(max < b(1 − t)) = (1 − t)ⁿ ≤ 10⁻⁹."""
+    return bound * min(1.0, -math.log(1e-9) / n)
+
+
+@dataclass(frozen=True)
+class DefaultLinear:
+    """Statistics of the weights of one `nn.Linear(n, n)` built by PyTorch's own constructor."""
+
+    width: int
+    msq_w: float
+    max_w: float
+    msq_b: float
+
+
+def default_linear(width: int, seed: int = 0) -> DefaultLinear:
+    linear = pytorch_linear(width, width, seed)
+    with torch.no_grad():
+        w, b = linear.weight.double(), linear.bias.double()
+        return DefaultLinear(width, float(w.square().mean()), float(w.abs().max()), float(b.square().mean()))
+
+
+def checks(p: Pass, linear: DefaultLinear | None = None) -> list[Check]:
+    """The page's checks: Var(W) of the drawn weights vs the scheme's formula (SIGMAS standard errors for the sample
+    size), the uniform bound, Kaiming's gain, nn.Linear's own default, layer 1's Var(z) and BatchNorm."""
+    n, total = p.width, p.depth * p.width**2
+    label = SCHEME_LABELS[p.scheme]
+    measured = float(np.mean(p.msq_w))  # every matrix holds n² weights, so the mean of means is the pooled mean
+    se = variance_se(p.var_w_formula, total, p.scheme in UNIFORM)
+    out = [Check(f"{label}: Var(W) of the {total:,} drawn weights", p.var_w_formula, measured, SIGMAS * se)]
+    if p.scheme in UNIFORM:
+        bound = uniform_bound(p.scheme, p.activation, n, n)
+        out.append(Check(f"{label}: largest |W| vs the bound b of U(−b, b)", bound, p.max_w,
+                         bound_tolerance(bound, total)))
+    if p.scheme in ("kaiming_uniform", "kaiming_normal", "default"):
+        nl, a = ("leaky_relu", math.sqrt(5)) if p.scheme == "default" else nonlinearity(p.activation)
+        out.append(Check(f"gain of {nl}" + (f", a = {a:.4g}" if nl == "leaky_relu" else "") + ": formula vs nn.init.calculate_gain",
+                         gain_formula(nl, a), nn.init.calculate_gain(nl, a), 1e-12))
+    if linear is not None:
+        out.append(Check(f"nn.Linear({n}, {n}) built by PyTorch: Var(W) vs 1/(3·n_in)", 1 / (3 * n), linear.msq_w,
+                         SIGMAS * variance_se(1 / (3 * n), n * n, True)))
+        out.append(Check(f"nn.Linear({n}, {n}) built by PyTorch: largest |W| vs 1/√n_in", 1 / math.sqrt(n), linear.max_w,
+                         bound_tolerance(1 / math.sqrt(n), n * n)))
+    out.append(Check("Layer 1: E[z²] vs n·Var(W)·E[x²] + Var(b), for the drawn W and b",
+                     p.msq_z1_predicted, p.msq_z1, SIGMAS * p.msq_z1_se + 1e-6 * p.msq_z1_predicted))
+    if p.batchnorm:
+        out.append(Check("Layer 1 BatchNorm1d: Var(u) vs the mean of σ²/(σ² + ε)", p.bn_var_u1_formula, p.bn_var_u1, 1e-4))
+    return out
+
+
+# The training comparison ---------------------------------------------------------------------------------------
+
+TRAIN_DEPTH = 12  # hidden blocks of the MLP trained on the water data
+TRAIN_WIDTH = 32
+TRAIN_BATCH = 64
+TRAIN_EPOCHS = 8  # 8 × 29 batches = 232 steps
+TRAIN_LR = 0.01  # SGD with momentum 0.9: the gradient's size decides the step, as in the course's §2.4
+MIN_COMPARE, MAX_COMPARE = 2, 3
+SMOOTHING = 0.9  # EMA weight of the drawn training curves
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """One scheme's run on the water-quality data."""
+
+    scheme: str
+    steps: pd.DataFrame  # step, train_loss, grad_norm, smoothed (TensorBoard's EMA, weight SMOOTHING)
+    epochs: pd.DataFrame  # epoch, step, val_loss, accuracy
+    status: str  # "done" or "diverged"
+    message: str | None  # why a run ended early
+    seconds: float
+
+
+def training_table(runs: list[TrainRun], labels: dict[str, str]) -> pd.DataFrame:
+    """One row per run: its last epoch's mean training loss, validation loss and accuracy, steps, and how it ended."""
+    rows = []
+    for run in runs:
+        last = run.epochs.iloc[-1] if len(run.epochs) else None
+        rows.append({"scheme": labels[run.scheme], "train loss": last.train_loss if last is not None else math.nan,
+                     "validation loss": last.val_loss if last is not None else math.nan,
+                     "validation accuracy (%)": 100 * last.accuracy if last is not None else math.nan,
+                     "steps": int(run.steps.step.max()) if len(run.steps) else 0, "ended": run.status})
+    return pd.DataFrame(rows)
+
+
+@functools.cache
+def base_rate_loss() -> float:
+    """BCE of always predicting the training set's share p of potable samples: −p·log p − (1 − p)·log(1 − p)."""
+    p = float(data.water_frames()[0].iloc[:, -1].mean())
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+
+
+def train_run(scheme: str, activation: str, batchnorm: bool, seed: int = 0) -> TrainRun:
+    """The deep MLP 9 → TRAIN_DEPTH × [Linear(·, 32) → (BatchNorm1d) → activation] → Linear(32, 1), every Linear drawn
+    by `scheme`, trained by `core.training.train` with BCEWithLogitsLoss and SGD + momentum on the water data."""
+    train_df, val_df = data.water_frames()
+    model = mlp(TRAIN_DEPTH, TRAIN_WIDTH, activation, scheme, batchnorm, generator(seed), n_in=train_df.shape[1] - 1, n_out=1)
+    train_loader = DataLoader(data.WaterDataset(train_df), batch_size=TRAIN_BATCH, shuffle=True, generator=generator(seed + 1))
+    val_loader = DataLoader(data.WaterDataset(val_df), batch_size=len(val_df))
+    bce = nn.BCEWithLogitsLoss()
+
+    def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return bce(out, y.view(-1, 1))  # (N, 1) logits against labels reshaped from (N,)
+
+    def evaluate(net: nn.Module, loader: DataLoader) -> tuple[float, dict[str, float]]:
+        x, y = next(iter(loader))
+        out = net(x)
+        return float(loss_fn(out, y)), {"accuracy": float(((out.view(-1) > 0).float() == y).float().mean())}
+
+    optimizer = training.make_optimizer("momentum", model.parameters(), TRAIN_LR)
+    records = list(training.train(model, loss_fn, optimizer, train_loader, val_loader, TRAIN_EPOCHS, evaluate=evaluate))
+    steps, epochs = training.history(records)
+    steps = steps[["step", "train_loss", "grad_norm"]].assign(smoothed=training.smooth(steps.train_loss.tolist(), SMOOTHING))
+    last = records[-1]
+    return TrainRun(scheme, steps, epochs, last.kind, last.message, last.wall)

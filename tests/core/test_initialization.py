@@ -1,0 +1,273 @@
+"""The Initialization page's math against PyTorch: every scheme's Var(W) and bound against `torch.nn.init`'s draws,
+PyTorch's own nn.Linear default, the gains, the course's Var(z) = n_in·Var(W)·Var(x) against a real nn.Sequential,
+BatchNorm, the training comparison, and the figures."""
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from core import charts
+from core import initialization as ini
+from core.rng import generator
+
+SHAPES = [(64, 64), (300, 50), (50, 300), (512, 512)]  # (n_in, n_out), square and not
+
+
+def drawn(scheme, activation, n_in, n_out, seed=0):
+    linear = nn.utils.skip_init(nn.Linear, n_in, n_out)
+    ini.init_linear(linear, scheme, activation, generator(seed))
+    return linear
+
+
+@pytest.mark.parametrize("n_in, n_out", SHAPES)
+@pytest.mark.parametrize("scheme", ini.SCHEMES)
+@pytest.mark.parametrize("activation", ["tanh", "relu", "leaky_relu"])
+def test_variance_formula_matches_torch_nn_init(scheme, activation, n_in, n_out):
+    """Var(W) of the weights torch.nn.init draws, within 4 standard errors of the formula for this sample size."""
+    w = drawn(scheme, activation, n_in, n_out).weight.detach().double()
+    formula = ini.weight_variance(scheme, activation, n_in, n_out)
+    measured = w.square().mean().item()
+    se = ini.variance_se(formula, w.numel(), scheme in ini.UNIFORM)
+    assert abs(measured - formula) <= 4 * se, (measured, formula, se)
+    assert abs(w.mean().item()) <= 4 * math.sqrt(formula / w.numel()) + 1e-15  # mean 0
+    bound = ini.uniform_bound(scheme, activation, n_in, n_out)
+    if bound is not None:
+        top = w.abs().max().item()
+        assert bound - ini.bound_tolerance(bound, w.numel()) <= top <= bound * (1 + 1e-6)
+
+
+def test_the_fans_are_the_ones_torch_uses():
+    """Xavier uses n_in + n_out, Kaiming fan_in = n_in (its default mode): swapping the shape must change one, not the other."""
+    assert ini.weight_variance("xavier_normal", "tanh", 300, 50) == ini.weight_variance("xavier_normal", "tanh", 50, 300)
+    assert ini.weight_variance("kaiming_normal", "relu", 300, 50) == pytest.approx(2 / 300)
+    w = drawn("kaiming_normal", "relu", 300, 50).weight  # nn.Linear(300, 50): weight (50, 300), fan_in 300
+    assert nn.init._calculate_fan_in_and_fan_out(w) == (300, 50)
+
+
+def test_course_numbers_for_kaiming_relu_and_xavier():
+    n = 256
+    assert ini.weight_variance("kaiming_uniform", "relu", n, n) == pytest.approx(2 / n, rel=1e-12)
+    assert ini.uniform_bound("kaiming_uniform", "relu", n, n) == pytest.approx(math.sqrt(6 / n), rel=1e-12)
+    assert ini.uniform_bound("xavier_uniform", "tanh", n, 2 * n) == pytest.approx(math.sqrt(6 / (3 * n)), rel=1e-12)
+    assert ini.weight_variance("xavier_uniform", "sigmoid", n, 2 * n) == pytest.approx(2 / (3 * n), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_in, n_out", [(9, 16), (512, 512), (1000, 3)])
+def test_pytorch_default_linear_is_kaiming_uniform_a_sqrt5(n_in, n_out):
+    """What nn.Linear really does: kaiming_uniform_(a=√5) = U(−1/√n_in, 1/√n_in), Var = 1/(3·n_in), the bias from the same range."""
+    linear = ini.pytorch_linear(n_in, n_out, seed=7)
+    mine = drawn("default", "relu", n_in, n_out, seed=7)  # the same stream from a generator instead of the global RNG
+    assert torch.equal(linear.weight, mine.weight) and torch.equal(linear.bias, mine.bias)
+    w = linear.weight.detach().double()
+    assert w.abs().max().item() <= 1 / math.sqrt(n_in)
+    assert abs(w.square().mean().item() - 1 / (3 * n_in)) <= 4 * ini.variance_se(1 / (3 * n_in), w.numel(), True)
+    assert linear.bias.abs().max().item() <= 1 / math.sqrt(n_in)
+    assert ini.weight_variance("default", "tanh", n_in, n_out) == pytest.approx(1 / (3 * n_in), rel=1e-12)
+    assert ini.uniform_bound("default", "tanh", n_in, n_out) == pytest.approx(1 / math.sqrt(n_in), rel=1e-12)
+
+
+def test_pytorch_linear_leaves_the_global_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    ini.pytorch_linear(64, 64, seed=0)
+    assert torch.equal(torch.rand(3), expected)
+
+
+@pytest.mark.parametrize("name, a", [("sigmoid", 0.0), ("tanh", 0.0), ("relu", 0.0), ("leaky_relu", 0.01), ("leaky_relu", math.sqrt(5)), ("leaky_relu", 0.0)])
+def test_gains_match_calculate_gain(name, a):
+    assert ini.gain_formula(name, a) == pytest.approx(nn.init.calculate_gain(name, a), rel=1e-15)
+
+
+def test_elu_falls_back_to_kaimings_default():
+    with pytest.raises(ValueError):
+        nn.init.calculate_gain("elu")
+    assert ini.nonlinearity("elu") == ("leaky_relu", 0.0)
+    assert ini.weight_variance("kaiming_uniform", "elu", 100, 100) == pytest.approx(2 / 100)
+
+
+def test_init_source_is_what_init_linear_runs():
+    """The code panel's calls, run with exec, draw the very weights the page draws."""
+    for scheme in ini.SCHEMES:
+        for activation in ini.ACTIVATIONS:
+            linear = nn.utils.skip_init(nn.Linear, 40, 30)
+            weight, bias = ini.init_source(scheme, activation)
+            with torch.no_grad():
+                exec(f"{weight}\n{bias}", {"nn": nn, "math": math, "torch": torch, "g": generator(3), "w": linear.weight, "b": linear.bias})
+            mine = drawn(scheme, activation, 40, 30, seed=3)
+            assert torch.equal(linear.weight, mine.weight) and torch.equal(linear.bias, mine.bias), (scheme, activation)
+
+
+def test_the_pass_measures_a_real_nn_sequential():
+    """Rebuild the page's network and batch from the same seed: nn.Sequential's output, autograd's gradients and the
+    layer-1 statistics agree with what run_pass reports."""
+    depth, width, activation, scheme = 5, 32, "tanh", "xavier_normal"
+    p = ini.run_pass(depth, width, activation, scheme, batchnorm=True, seed=4)
+    g = generator(4)
+    net = ini.mlp(depth, width, activation, scheme, True, g)
+    x, r = torch.randn(p.batch, width, generator=g), torch.randn(p.batch, width, generator=g)
+    net.train()
+    out = net(x)
+    ((out * r).sum() / p.batch).backward()
+    grads = [block[0].weight.grad.double().norm().item() for block in net]
+    assert np.allclose(p.grad_norm, grads, rtol=1e-6)
+    assert p.var_a[-1] == pytest.approx(out.double().var(unbiased=False).item(), rel=1e-6)
+    z1 = net[0][0](x).double()
+    assert p.var_z[0] == pytest.approx(z1.var(unbiased=False).item(), rel=1e-6)
+    assert p.msq_w[0] == pytest.approx(net[0][0].weight.double().square().mean().item(), rel=1e-6)
+
+
+def test_course_formula_predicts_each_layer_and_needs_the_mean_for_relu():
+    """Var(z) = n·Var(W)·E[x²] + Var(b) holds layer by layer at width 512 (one batch of 32: a few % of noise per
+    layer); the course's Var(x) version only when E[x] = 0. For ReLU, E[x²]/Var(x) = ½/(½ − 1/(2π)) ≈ 1.47."""
+    p = ini.run_pass(12, 512, "relu", "kaiming_normal", False)
+    ratio_mean = p.var_z / p.pred_mean
+    ratio_course = p.var_z / p.pred_course
+    assert np.all(np.abs(ratio_mean - 1) < 0.2) and abs(ratio_mean.mean() - 1) < 0.05, ratio_mean
+    assert np.all(ratio_course[1:] > 1.2) and ratio_course[1:].mean() == pytest.approx(0.5 / (0.5 - 1 / (2 * math.pi)), rel=0.1)
+    t = ini.run_pass(12, 512, "tanh", "xavier_uniform", False)  # tanh keeps a mean of 0: both agree
+    assert np.all(np.abs(t.var_z / t.pred_course - 1) < 0.2) and abs((t.var_z / t.pred_course).mean() - 1) < 0.05
+    assert np.allclose(t.pred_course, t.pred_mean, rtol=0.02)
+
+
+def test_vanishing_preserving_and_exploding():
+    n = 512
+    default = ini.run_pass(30, n, "relu", "default", False)
+    assert default.var_z[1] / default.var_z[0] == pytest.approx(1 / 6, rel=0.15)  # n·Var(W)·½ = 1/3 · 1/2 per layer
+    floor = (1 / (3 * n)) / (1 - 1 / 6)  # then the bias, Var(b) = 1/(3n) a layer, holds it at Var(b)/(1 − 1/6)
+    assert default.var_z[-1] == pytest.approx(floor, rel=0.3)
+    assert default.grad_norm[0] / default.grad_norm[-1] < 1e-6
+    kaiming = ini.run_pass(20, 512, "relu", "kaiming_uniform", False)
+    assert 0.85 < ini.growth_per_layer(kaiming) < 1.15
+    exploding = ini.run_pass(50, 512, "relu", "normal", False)
+    assert exploding.overflow_layer is not None and 20 < exploding.overflow_layer < 40
+    assert not np.isfinite(exploding.loss) and not np.isfinite(exploding.grad_norm).any()
+    small = ini.run_pass(50, 512, "relu", "normal_small", False)
+    assert small.overflow_layer is None and small.var_z[-1] < 1e-60 and ini.growth_per_layer(small) < 0.05
+    zeros = ini.run_pass(6, 16, "sigmoid", "zeros", False)
+    assert (zeros.var_z == 0).all() and (zeros.grad_norm[:-1] == 0).all() and zeros.grad_norm[-1] > 0  # σ(0) = ½ feeds the last
+
+
+def test_batchnorm_resets_the_scale_every_layer():
+    for scheme in ("normal", "normal_small", "default"):
+        p = ini.run_pass(30, 128, "relu", scheme, True)
+        assert p.overflow_layer is None
+        assert np.all((p.var_u > 0.99) & (p.var_u <= 1)), scheme  # σ²/(σ² + ε): just below 1 when σ² is small
+        assert p.bn_var_u1 == pytest.approx(p.bn_var_u1_formula, abs=1e-5)
+
+
+def test_shares_saturation_and_dead_units():
+    tanh = ini.run_pass(10, 256, "tanh", "normal", False)  # N(0, 1): |z| ~ 16, deep in saturation
+    assert (tanh.share > 0.8).all()
+    relu = ini.run_pass(10, 64, "relu", "default", False)
+    assert np.all(np.abs(relu.share - 0.5) < 0.1)
+    assert np.isnan(tanh.dead_units).all() and (relu.dead_units >= 0).all() and (relu.dead_units <= relu.share + 1e-12).all()
+    edge = ini.saturation_edge("tanh", ini.SATURATION)
+    assert 1 - math.tanh(edge) ** 2 == pytest.approx(ini.SATURATION)
+
+
+def test_histograms_count_every_value():
+    for args in [(8, 64, "sigmoid", "xavier_normal", True), (4, 16, "tanh", "zeros", False), (40, 512, "relu", "normal", False)]:
+        p = ini.run_pass(*args)
+        for layer in range(p.depth):
+            if p.finite[layer]:
+                assert p.u_counts[layer].sum() == p.a_counts[layer].sum() == ini.VALUES_PER_LAYER
+                assert np.all(np.diff(p.u_edges[layer]) > 0) and np.all(np.diff(p.a_edges[layer]) > 0)
+            else:
+                assert p.u_counts[layer].sum() == 0 and np.isnan(p.u_edges[layer]).all()
+
+
+def test_norms_and_moments_survive_float32_extremes():
+    big, tiny = torch.full((100, 100), 1e30), torch.full((100, 100), 1e-30)
+    assert ini._norms([big, tiny, torch.zeros(3, 3)]) == pytest.approx([1e32, 1e-28, 0.0], rel=1e-6)
+    t = torch.stack([torch.randn(8, 100) * 1e30, torch.randn(8, 100) * 1e-30, 0.5 + 1e-3 * torch.randn(8, 100)])
+    var, msq = ini._moments(t)
+    ref = t.double().flatten(1)
+    assert var == pytest.approx(ref.var(1, unbiased=False).numpy(), rel=1e-5)
+    assert msq == pytest.approx(ref.square().mean(1).numpy(), rel=1e-5)
+
+
+def test_layer_one_standard_error_is_the_spread_over_batches():
+    """The tolerance of the layer-1 check is the real spread of E[z²] over fresh batches, for a fixed W and b."""
+    linear = drawn("default", "relu", 64, 64, seed=1)
+    values = []
+    g = generator(2)
+    for _ in range(300):
+        x = torch.randn(32, 64, generator=g)
+        with torch.no_grad():
+            measured, predicted, se = ini._layer_one(x, linear(x), linear)
+        values.append(measured)
+    assert np.mean(values) == pytest.approx(predicted, rel=0.02)
+    assert np.std(values) == pytest.approx(se, rel=0.15)
+
+
+def test_variance_standard_error_matches_repeated_draws():
+    for uniform in (True, False):
+        msq = []
+        for seed in range(400):
+            w = torch.empty(2000, dtype=torch.float64)
+            (nn.init.uniform_(w, -1, 1, generator=generator(seed)) if uniform else nn.init.normal_(w, 0, 1, generator=generator(seed)))
+            msq.append(w.square().mean().item())
+        var = 1 / 3 if uniform else 1.0
+        assert np.std(msq) == pytest.approx(ini.variance_se(var, 2000, uniform), rel=0.15)
+
+
+def test_a_wrong_formula_fails_its_check():
+    p = ini.run_pass(10, 256, "relu", "default", False)
+    assert all(c.passed for c in ini.checks(p, ini.default_linear(256)))
+    wrong = ini.Pass(**{**p.__dict__, "var_w_formula": ini.weight_variance("kaiming_uniform", "relu", 256, 256)})
+    assert not ini.checks(wrong)[0].passed
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(depth=st.integers(1, ini.MAX_DEPTH), width=st.sampled_from(ini.WIDTHS[:5]), activation=st.sampled_from(ini.ACTIVATIONS),
+       scheme=st.sampled_from(ini.SCHEMES), batchnorm=st.booleans(), layer=st.integers(1, ini.MAX_DEPTH))
+def test_every_combination_passes_its_checks_and_draws(depth, width, activation, scheme, batchnorm, layer):
+    p = ini.run_pass(depth, width, activation, scheme, batchnorm)
+    failed = [c for c in ini.checks(p, ini.default_linear(width)) if not c.passed]
+    assert not failed, failed
+    assert len(p.var_z) == len(p.grad_norm) == len(ini.layer_table(p)) == depth
+    layer = min(layer, depth)
+    edge = ini.saturation_edge(activation, ini.SATURATION) if activation in ("sigmoid", "tanh") else None
+    go.Figure(charts.init_variance_profile(p).to_dict())
+    go.Figure(charts.init_layer_histograms(p, layer, ini.ACTIVATION_LABELS[activation], edge).to_dict())
+    go.Figure(charts.init_layer_shares(p, layer, ini.share_label(activation)).to_dict())
+
+
+@pytest.mark.parametrize("width", [512])
+@pytest.mark.parametrize("scheme", ["default", "normal", "kaiming_normal", "zeros"])
+def test_checks_pass_at_full_size(scheme, width):
+    p = ini.run_pass(ini.MAX_DEPTH, width, "tanh", scheme, scheme == "normal")
+    assert all(c.passed for c in ini.checks(p, ini.default_linear(width)))
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError):
+        ini.run_pass(0, 16, "relu", "default", False)
+    with pytest.raises(ValueError):
+        ini.run_pass(3, 16, "gelu", "default", False)
+    with pytest.raises(ValueError):
+        ini.run_pass(3, 16, "relu", "orthogonal", False)
+
+
+def test_training_comparison_learns_only_with_a_fitting_init():
+    base = ini.base_rate_loss()
+    good = ini.train_run("kaiming_uniform", "relu", False)
+    stuck = ini.train_run("normal_small", "relu", False)
+    wild = ini.train_run("normal", "relu", False)
+    assert good.status == stuck.status == "done" and len(good.steps) == ini.TRAIN_EPOCHS * 29
+    assert good.epochs.train_loss.iloc[-1] < base - 0.05
+    assert abs(stuck.epochs.train_loss.iloc[-1] - base) < 0.02
+    assert wild.status == "diverged" and "diverged" in wild.message
+    again = ini.train_run("kaiming_uniform", "relu", False)
+    assert good.steps.train_loss.equals(again.steps.train_loss)  # seeded: the same run twice
+    table = ini.training_table([good, stuck, wild], ini.SCHEME_LABELS)
+    assert list(table.ended) == ["done", "done", "diverged"] and math.isnan(table["train loss"].iloc[2])
+    fig = go.Figure(charts.init_training_curves([good, stuck, wild], ini.SCHEME_LABELS, base).to_dict())
+    assert len(fig.data) == 3 + 3 + 2  # raw, smoothed, validation; the diverged run has no finished epoch
+    assert fig.layout.yaxis.range[1] < 1.2  # fits the finished runs, not the diverged one's huge first loss
