@@ -19,7 +19,7 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.app-installed
 	touch $@
 
 run: $(VENV)/.app-installed
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) -m ui.serve --server.port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser).
 browser-deps:

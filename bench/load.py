@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/load.py [--sessions 30] [--training 5] [--leak-reruns 1000]
 
-- start: `streamlit run` to Home rendered in Chromium, then the first visit of every page in the warm server;
+- start: `make run`'s server start to Home rendered in Chromium, then the first visit of every page in the warm server;
 - class: N simultaneous browser sessions (one Chromium, N contexts), each opening 3 pages and moving their
   main slider, T of them training in the Training studio; rerun times, failures, server memory, and
   `/_stcore/health` latency polled all along; memory again after the sessions close;
@@ -47,13 +47,13 @@ def pct(values: list[float], q: float) -> float:
 
 # ---------------------------------------------------------------- start
 def start_times() -> list[tuple[str, float]]:
-    """Seconds from `streamlit run` to Home rendered; then each page's first visit in the warm server."""
+    """Seconds from `make run`'s server start to Home rendered; then each page's first visit in the warm server."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     rows = []
     t0 = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port),
                                "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -67,7 +67,7 @@ def start_times() -> list[tuple[str, float]]:
                 except Exception:  # noqa: BLE001 - the server is not listening yet
                     time.sleep(0.1)
             page.get_by_role("heading", name="DL Explorer").wait_for(timeout=60_000)
-            rows.append(("`streamlit run` to Home rendered", time.perf_counter() - t0))
+            rows.append(("`make run`'s server start to Home rendered", time.perf_counter() - t0))
             for info in catalog.topic_pages():
                 t = time.perf_counter()
                 page.goto(f"http://127.0.0.1:{port}/{info.url_path}")

@@ -4,7 +4,7 @@ outgrows one server process (README, "Hosting a class of 300").
     .venv/bin/python bench/replicas.py serve --replicas 3 --port 8500   # run it (Ctrl-C stops everything)
     .venv/bin/python bench/replicas.py bench --replicas 3                # the 30-session test through it
 
-Each replica is `streamlit run app.py` on its own port; nginx (Debian's package) routes each browser to
+Each replica is the app (`python -m ui.serve`) on its own port; nginx (Debian's package) routes each browser to
 one replica by a cookie it sets (so a session's websocket, uploads and images reach the same process)
 and passes websockets through. The config is written into a temporary folder; nothing is installed.
 """

@@ -32,10 +32,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env: dict[str, str] | None = None, script: str | None = None) -> subprocess.Popen:
-    """`streamlit run app.py` (or `script`) on 127.0.0.1:port; returns once /_stcore/health answers."""
-    cmd = [sys.executable, "-m", "streamlit", "run", script or str(ROOT / "app.py"), "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true"]
+def start_server(port: int, env: dict[str, str] | None = None, script: str | None = None, plain: bool = False) -> subprocess.Popen:
+    """The app as `make run` starts it (or `streamlit run script`) on 127.0.0.1:port; returns once
+    /_stcore/health answers. `plain=True` starts the app with plain `streamlit run app.py`."""
+    start = ["-m", "ui.serve"] if script is None and not plain else ["-m", "streamlit", "run", script or str(ROOT / "app.py")]
+    cmd = [sys.executable, *start, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 90

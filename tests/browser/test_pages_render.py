@@ -25,10 +25,12 @@ def test_page_renders(server, page, info):
     page.screenshot(path=str(SCREENSHOTS / f"{info.url_path}.png"), full_page=True)
 
 
-def test_cold_server_deep_link_runs_through_app_navigation(page):
-    """A fresh server's very first visit goes straight to a page: it must get app.py's navigation."""
+@pytest.mark.parametrize("plain", [False, True], ids=["make run", "streamlit run app.py"])
+def test_cold_server_deep_link_runs_through_app_navigation(page, plain):
+    """A fresh server's very first visit goes straight to a page: it must get app.py's navigation
+    (`make run` also without Streamlit's "Page not found" note; plain `streamlit run` shows it once)."""
     port = free_port()
-    proc = start_server(port)
+    proc = start_server(port, plain=plain)
     try:
         page.goto(f"http://127.0.0.1:{port}/activations?act_depth=7")
         wait_idle(page)
@@ -36,6 +38,8 @@ def test_cold_server_deep_link_runs_through_app_navigation(page):
         assert "Vanishing & exploding gradients" in nav and "app" not in nav.split()
         depth = page.locator(".st-key-act_depth").get_by_role("slider")
         expect(depth).to_have_value("7")
+        if not plain:
+            assert page.get_by_text("Page not found").count() == 0
     finally:
         proc.terminate()
         proc.wait(timeout=10)
