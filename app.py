@@ -4,7 +4,10 @@ import streamlit as st
 import ui.startup  # noqa: F401  (once per process: torch threads, preloads, gc.freeze)
 from ui import catalog, classroom
 
-st.set_page_config(page_title="DL Explorer", page_icon=":material/school:", layout="wide")
+# A teacher's link in presenter mode opens with the sidebar folded, the whole width for the visual.
+presenting = st.query_params.get(classroom.PRESENTER) == "true"
+st.set_page_config(page_title="DL Explorer", page_icon=":material/school:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting else "auto")
 
 pages = {
     "": [st.Page(catalog.HOME.path, title=catalog.HOME.title, icon=catalog.HOME.icon, url_path=catalog.HOME.url_path, default=True)],
@@ -13,7 +16,7 @@ pages = {
         for section, infos in catalog.SECTIONS.items()
     },
 }
-page = st.navigation(pages)
+page = st.navigation(pages, expanded=True)  # every page listed: students see where they are
 classroom.begin(page.url_path)
 classroom.sidebar()
 classroom.link_box()

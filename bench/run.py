@@ -104,7 +104,7 @@ def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
     return times
 
 
-def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
+def browser_rows(repeats: int, gc_compare: bool = False) -> list[tuple[str, float, float]]:
     from tests.browser.conftest import free_port, start_server
 
     rows = []
@@ -114,7 +114,7 @@ def browser_rows(repeats: int) -> list[tuple[str, float, float]]:
         rows.append(("floor (one slider, one chart)", *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/", "floor_n", repeats))))
     finally:
         floor.terminate()
-    for freeze in ("1", "0"):
+    for freeze in ("1", "0") if gc_compare else ("1",):
         port = free_port()
         server = start_server(port, env={"DLX_GC_FREEZE": freeze})
         try:
@@ -186,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--gc-compare", action="store_true", help="also measure the browser with gc.freeze() off")
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     print(f"## Run of {date.today()} on {machine}\n")
@@ -199,7 +200,7 @@ def main() -> None:
         print(f"| {name} | {b:.1f} | {e:.1f} | {r:.2f} |")
     if not args.skip_browser:
         print()
-        print(table("Slider to updated chart in headless Chromium", browser_rows(args.repeats)))
+        print(table("Slider to updated chart in headless Chromium", browser_rows(args.repeats, args.gc_compare)))
 
 
 if __name__ == "__main__":

@@ -216,12 +216,12 @@ def probe(layers: tuple[LayerSpec, ...], in_channels: int, size: int, layer: int
 def checks(stack: Stack, found: Probe | None) -> list[Check]:
     """Parameters and sizes by formula vs the forward pass; the receptive field by formula vs autograd."""
     ran = [r for r in stack.rows if r.shape is not None]
-    out = [Check("Parameters: each layer's formula vs sum(p.numel()) (layers that differ)",
+    out = [Check("Parameters in all layers: formula vs sum(p.numel()); difference = layers that differ",
                  sum(r.params_formula for r in ran), sum(r.params for r in ran), 0,
                  error=sum(r.params_formula != r.params for r in ran))]
     spatial = [r for r in ran if len(r.shape) == 4 and r.size_formula is not None]
     if spatial:
-        out.append(Check("Size after each conv/pool: formula vs forward pass (layers that differ)",
+        out.append(Check("Size after the last conv/pool: formula vs forward pass; difference = layers that differ",
                          spatial[-1].size_formula, spatial[-1].shape[2], 0,
                          error=sum(r.size_formula != r.shape[2] or r.size_formula != r.shape[3] for r in spatial)))
     if found is not None:

@@ -39,7 +39,8 @@ with st.sidebar:
     kind = controls.selectbox("Bundled picture (a sky type)", "aug_image", aug.IMAGES, aug.DEFAULT_IMAGE, aug.LABELS.get)
     mode = controls.radio("Channels", "aug_mode", aug.MODES, "RGB",
                           help="grayscale: PIL's convert('L'), L = 0.299 R + 0.587 G + 0.114 B, one channel.")
-    upload = st.file_uploader("Or your own PNG or JPEG, up to 5 MB (an upload is not part of the link)", key="aug_upload")
+    upload = st.file_uploader("Or your own PNG or JPEG, up to 5 MB (an upload is not part of the link)", key="aug_upload",
+                              max_upload_size=5)
     st.header("Pipeline")
     flip_p = controls.slider("RandomHorizontalFlip: p", "aug_flip_p", 0.0, 1.0, 0.5, step=0.05)
     rotation = controls.slider("RandomRotation: degrees d, θ in [−d, d]", "aug_rotation", 0, 180, 45, format="%d°")

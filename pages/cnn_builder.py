@@ -101,7 +101,7 @@ if stack.spatial and stack.device == "cpu":
         f"{f.size} × {f.size} field of the input (outlined; clipped to the image). Neighbouring units are {f.jump} pixels apart. "
         f"The course's 1 + L(k − 1) = {f.course} counts conv layers at stride 1: each pooling or stride multiplies the jump, "
         "so every later kernel adds (k − 1)·jump pixels. Left: the real stack's gradient; max pooling passes it to one input "
-        "per window and ReLU only through active units, so it can be 0 inside the field. Right: the same windows with every "
+        "per window and an activation such as ReLU only through its active units, so it can be 0 inside the field. Right: the same windows with every "
         "weight 1, pools averaged and activations removed: ∂y/∂x ≠ 0 exactly on the pixels the unit depends on.")
 
 with panels.math_panel("cnn"):

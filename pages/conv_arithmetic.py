@@ -136,7 +136,9 @@ if pool.error:
     st.error(f"PyTorch refuses: `{pool.error}`\n\n{pool.hint}", icon=":material/block:")
 if pooled is not None:
     classroom.chart(charts.pooling_grids(pooled), key="conv_pool_chart")
-    st.caption("The first window and the cell it writes are outlined. Max keeps the strongest value; average smooths.")
+    st.caption(f"The numbers above are for your input ({h} × {w}, {c_in} channels); the picture pools a fixed "
+               f"{conv_pooling.POOL_GRID} × {conv_pooling.POOL_GRID} one-channel example with the same window and stride. "
+               "The first window and the cell it writes are outlined. Max keeps the strongest value; average smooths.")
 
 st.subheader("Feature maps")
 upload = st.file_uploader("Your own image (PNG or JPEG; an upload is not part of the link)", key="conv_upload",

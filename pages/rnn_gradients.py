@@ -205,11 +205,11 @@ with panels.math_panel("rnn"):
         st.latex(r"h_t = \tanh(W_{hh} h_{t-1} + W_{xh} x_t + b_h), \qquad \frac{\partial h_t}{\partial h_{t-1}} = \mathrm{diag}(1 - h_t^2)\, W_{hh}")
     elif cell == "LSTM":
         st.markdown("PyTorch's LSTM is the course's (§9.3) with W·[h, x] split into W_h h + W_x x and two biases. The course's "
-                    "highway (§9.4) is the direct path through the cell state, with h_{t−1} held fixed:")
+                    "highway (§9.4) is the direct path through the cell state, with $h_{t-1}$ held fixed:")
         st.latex(r"c_t = f_t \odot c_{t-1} + i_t \odot \tilde{c}_t, \qquad \frac{\partial c_t}{\partial c_{t-1}}\Big|_{h_{t-1}} = \mathrm{diag}(f_t), \qquad "
                  rf"\sigma(b) = \sigma({bias:g}) = {rg.sigmoid(bias):.4f}")
         st.markdown("The full step also runs through h: the page multiplies 2d_h × 2d_h Jacobians of the state (h, c), "
-                    "with ∂c_t/∂h_{t−1} = diag(c_{t−1}) ∂f_t/∂h + diag(c̃_t) ∂i_t/∂h + diag(i_t) ∂c̃_t/∂h and "
+                    "with $\\partial c_t/\\partial h_{t-1} = \\mathrm{diag}(c_{t-1})\\, \\partial f_t/\\partial h + \\mathrm{diag}(\\tilde c_t)\\, \\partial i_t/\\partial h + \\mathrm{diag}(i_t)\\, \\partial \\tilde c_t/\\partial h$ and "
                     "∂h_t/∂(·) = diag(tanh c_t) ∂o_t/∂(·) + diag(o_t (1 − tanh² c_t)) ∂c_t/∂(·), and keeps the h_T-by-h_k block.")
     else:
         st.markdown("The course (§10.2, §10.6) writes h_t = (1 − z_t) ⊙ h_{t−1} + z_t ⊙ h̃_t; **PyTorch swaps the roles of z**, "

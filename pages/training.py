@@ -19,6 +19,9 @@ LOSS_TEX = {"binary": r"\ell_{BCE}(\hat y, y) = -[y \log \hat y + (1-y) \log(1-\
             "multiclass": r"\ell_{CE}(\hat y, y) = -\log \hat y_y, \quad \hat y = \mathrm{softmax}(z)",
             "regression": r"\ell_{MSE}(\hat y, y) = (\hat y - y)^2"}
 KINDS = {"tabular": "binary", "image": "multiclass", "sequence": "regression"}
+_COMMON = ("task", "optimizer", "lr", "batch_size", "epochs", "seed", "hidden", "init", "clip")
+SHOWN_SETTINGS = {"tabular": (*_COMMON, "batchnorm", "logits_loss"), "image": (*_COMMON, "batchnorm", "augment"),
+                  "sequence": (*_COMMON, "cell", "seq_length")}  # the runs table shows what applies to each task
 
 st.title("Training studio")
 
@@ -155,7 +158,7 @@ if finished:
     st.subheader("Runs")
     st.selectbox("Baseline (dashed)", [None] + [j.name for j in runs], key="train_baseline", format_func=lambda n: n or "none")
     st.dataframe(
-        [{"run": j.name, "status": j.status, **{k: v for k, v in vars(j.settings).items() if k != "seq_length"},
+        [{"run": j.name, "status": j.status, **{k: v for k, v in vars(j.settings).items() if k in SHOWN_SETTINGS[j.settings.task]},
           **(training.history(j.snapshot())[1].iloc[-1:].drop(columns=["step", "epoch", "wall"]).to_dict("records") or [{}])[0]}
          for j in runs], hide_index=True)
     last = finished[-1]

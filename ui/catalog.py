@@ -26,7 +26,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
             "Datasets & DataLoader",
             "datasets",
             ":material/dataset:",
-            "The course's WaterDataset: __len__ and __getitem__ live; which samples land in which batch, with shuffle and drop_last.",
+            "The course's WaterDataset: `__len__` and `__getitem__` live; which samples land in which batch, with shuffle and drop_last.",
             main_key="data_batch_size",
         ),
         PageInfo(

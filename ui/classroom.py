@@ -34,12 +34,14 @@ _PRESENTER_CSS = """
 <style>
 html { font-size: 20px; }
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { display: none; }
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
+[data-testid="stMain"] [data-testid="stMarkdown"] [data-testid="stMarkdownContainer"] p { font-size: 1.1rem; }
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * { font-size: 2.6rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1rem !important; white-space: normal !important; }
 [data-testid="stMain"] [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"]):not([data-testid="stExpander"] *) { display: none; }
 [data-testid="stMain"] [data-testid="stExpander"] [data-testid="stCaptionContainer"] { display: none; }
 [data-testid="stSidebar"] [data-testid="stWidgetLabel"] p { font-size: 1rem; }
 h1 { font-size: 2.4rem !important; padding-top: 0 !important; }
-[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; padding-left: 2rem; padding-right: 2rem; max-width: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 4rem; padding-left: 2rem; padding-right: 2rem; max-width: none; }
 </style>
 """
 
@@ -265,7 +267,8 @@ _PRESENTER_COLORS = dict(zip(theme.PALETTE, ("#0072B2", "#D55E00", "#009E73", "#
 def _for_projector(fig: go.Figure) -> go.Figure:
     """Thicker lines, larger markers and type, and the palette reordered so the first series differ most."""
     d = fig.to_dict()
-    for trace in d.get("data", []):
+    traces = [*d.get("data", []), *(t for frame in d.get("frames", []) or [] for t in frame.get("data", []))]
+    for trace in traces:  # animation frames too, so a series keeps one colour while it plays
         line = trace.get("line")
         if isinstance(line, dict):
             line["width"] = max(2 * (line.get("width") or theme.LINE_WIDTH), 5)

@@ -53,7 +53,7 @@ def rnn_radius_flow(k: np.ndarray, tanh: np.ndarray, linear: np.ndarray, referen
                     color: str) -> go.Figure:
     """The simple RNN at spectral radius ρ: tanh, no activation, and the course's rate ρ^(T−k), log scale."""
     data = [
-        line(k, linear, "no activation: h_t = W_hh h_{t−1} + W_ih x_t + b", PALETTE[3], hovertemplate=_HOVER),
+        line(k, linear, "no activation: h<sub>t</sub> = W<sub>hh</sub> h<sub>t−1</sub> + W<sub>ih</sub> x<sub>t</sub> + b", PALETTE[3], hovertemplate=_HOVER),
         line(k, tanh, "tanh (nn.RNN)", color, hovertemplate=_HOVER),
         line(k, reference, f"ρ^(T−k), ρ = {radius:g}", NEUTRAL, dash="dash", hovertemplate=_HOVER),
     ]
@@ -64,7 +64,8 @@ def rnn_radius_flow(k: np.ndarray, tanh: np.ndarray, linear: np.ndarray, referen
 
 def rnn_clipping_bars(names: Sequence[str], before: np.ndarray, after: np.ndarray, total: float, clipped: float,
                       theta: float, color: str) -> go.Figure:
-    """Gradient norm per parameter tensor and over all of them, before and after clipping, log scale, with θ.
+    """Gradient norm per parameter tensor and over all of them, before and after clipping, with θ. A linear axis:
+    bar lengths are the norms, so the one factor min(1, θ/‖g‖) shrinks every bar by the same share.
 
     Args:
         before, after: per-tensor norms already floored for a log axis; total, clipped: ‖g‖ before and after.
@@ -78,11 +79,11 @@ def rnn_clipping_bars(names: Sequence[str], before: np.ndarray, after: np.ndarra
     ]
     layout = {
         "barmode": "group", "hovermode": "closest",
-        "xaxis": {**_log_axis(before, after, [total, clipped, theta]), "title": {"text": "gradient norm ‖g‖₂ (log scale)"}},
+        "xaxis": {"rangemode": "tozero", "title": {"text": "gradient norm ‖g‖₂"}},
         "yaxis": {"autorange": "reversed", "title": {"text": ""}},
         "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": theta, "x1": theta, "y0": 0, "y1": 1,
                     "line": {"color": PALETTE[5], "width": 2, "dash": "dash"}}],
-        "annotations": [{"xref": "x", "yref": "paper", "x": float(np.log10(theta)), "y": 1, "yanchor": "bottom",
+        "annotations": [{"xref": "x", "yref": "paper", "x": theta, "y": 1, "yanchor": "bottom",
                          "text": f"θ = {theta:g}", "showarrow": False, "font": {"color": PALETTE[5]}}],
     }
     return figure(data, layout, height=140 + 46 * len(labels))

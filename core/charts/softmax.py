@@ -56,8 +56,10 @@ def softmax_jacobians(formula: np.ndarray, autograd: np.ndarray) -> go.Figure:
                 "xaxis": f"x{axis}", "yaxis": f"y{axis}", "xgap": 1, "ygap": 1,
                 "hovertemplate": "∂ŷ_%{y}/∂u_%{x} = %{z:.6f}<extra></extra>"}
 
-    layout = _centered(side_by_side("formula: s_i (δ_ij − s_j)", "autograd: torch.autograd.functional.jacobian", "j"))
-    layout["yaxis"] |= {"autorange": "reversed", "title": {"text": "i"}}
-    layout["yaxis2"] |= {"autorange": "reversed"}
+    layout = _centered(side_by_side("formula: s_i (δ_ij − s_j)", "autograd: torch.autograd.functional.jacobian", "column j"))
+    layout["yaxis"] |= {"autorange": "reversed", "title": {"text": "row i"}, "type": "category"}
+    layout["yaxis2"] |= {"autorange": "reversed", "type": "category"}
+    layout["xaxis"] |= {"type": "category"}
+    layout["xaxis2"] |= {"type": "category"}
     layout["hovermode"] = "closest"
     return figure([heat(formula, "", False), heat(autograd, "2", True)], layout, height=430)

@@ -44,7 +44,9 @@ def training_curves(
     layout = side_by_side("loss (train: per step, validation: per epoch)", f"validation {metric_label}", "")
     layout["xaxis"]["title"] = {"text": "step"}
     layout["xaxis2"]["title"] = {"text": "epoch"}
-    layout["yaxis"]["type"] = "log"
+    layout["yaxis"].update(type="log", nticks=6)  # a log axis over less than a decade otherwise labels every 0.2
+    last_epoch = max((int(e.epoch.max()) for _, _, e, _ in runs if len(e)), default=1)
+    layout["xaxis2"].update(tickmode="linear", tick0=1, dtick=max(1, -(-last_epoch // 10)))  # whole epochs only
     layout["hovermode"] = "closest"
     return figure(data, layout, height=440)
 

@@ -106,3 +106,26 @@ def test_adding_home_as_a_step_is_refused_with_a_note():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     at.button(key="lesson_add").click().run()
     assert any("Home is not a step" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("raw, reason", [(b"", "empty"), (b"\x00\xff binary", "not UTF-8"), (b"[1, 2]", "one JSON object"),
+                                         (b'{"title": "t", "steps": [{"title": "x", "page": "nowhere"}]}', "not a page of this app"),
+                                         (b'{"title": "<script>alert(1)</script>", "steps": [{"title": "x", "page": "softmax", "query": {"a b": 1}}]}', "not a control key")])
+def test_a_malformed_lesson_upload_gets_a_message_and_changes_nothing(raw, reason):
+    at = open_page(PAGES["softmax"], {"sm_num_classes": "4"})
+    at.file_uploader(key="lesson_file").set_value(("lesson.json", raw, "application/json")).run()
+    assert not at.exception
+    assert any("This lesson file cannot be used" in e.value and reason in e.value for e in at.error), [e.value for e in at.error]
+    assert at.slider(key="sm_num_classes").value == 4 and "step 1 of" not in " ".join(m.value for m in at.markdown)
+    assert "<script>" not in " ".join(m.value for m in at.markdown)
+
+
+def test_a_good_lesson_upload_opens_its_first_step():
+    lesson = lessons.Lesson("Mine", (lessons.Step("Five classes", "softmax", {"sm_num_classes": "5"}, "Look at class 4."),
+                                     lessons.Step("Stride", "conv-arithmetic", {"conv_stride": "3"}, "")))
+    at = open_page(PAGES["optimizers"])
+    at.file_uploader(key="lesson_file").set_value(("mine.json", lesson.to_json().encode(), "application/json")).run()
+    at.run()  # the upload asks for step 1, which opens the softmax page with its link
+    assert not at.exception
+    assert at.slider(key="sm_num_classes").value == 5
+    assert "step 1 of 2" in " ".join(m.value for m in at.markdown)
