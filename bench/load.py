@@ -246,6 +246,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--training", type=int, default=5)
     parser.add_argument("--leak-reruns", type=int, default=1000)
+    parser.add_argument("--live-epochs", type=int, default=10)
     parser.add_argument("--only", choices=("start", "class", "live", "leak"))
     args = parser.parse_args()
     if args.only in (None, "start"):
@@ -265,8 +266,8 @@ def main() -> None:
             print(f"\n- {failure}")
         print()
     if args.only in (None, "live"):
-        r = live_training()
-        print("### Training with the live page attached (LSTM forecaster, 1 epoch, 1 thread; median of 3)\n")
+        r = live_training(args.live_epochs)
+        print(f"### Training with the live page attached (LSTM forecaster, {args.live_epochs} epochs, 1 thread; median of 3)\n")
         print("| in-process run (s) | from Train to done in Chromium (s) | ratio | curve updates per s |\n|---:|---:|---:|---:|")
         print(f"| {r['alone']:.2f} | {r['attached']:.2f} | {r['ratio']:.2f} | {r['refresh_hz']:.1f} |\n")
     if args.only in (None, "leak"):

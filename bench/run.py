@@ -70,11 +70,15 @@ FINGERPRINT = """() => { const sum = a => { let v = 0; if (!a) return 0;
     for (const e of a) { if (Array.isArray(e) || ArrayBuffer.isView(e)) v += sum(e); else if (typeof e === 'number' && isFinite(e)) v += e; }
     return v; };
   return Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => (g._fullData || [])
-    .map(t => (t.x ? t.x.length : 0) + ':' + sum(t.y).toPrecision(12) + ':' + sum(t.z).toPrecision(12)).join(',')).join('|'); }"""
+    .map(t => (t.x ? t.x.length : 0) + ':' + sum(t.y).toPrecision(12) + ':' + sum(t.z).toPrecision(12)).join(',')
+    + ';' + sum(((g.layout || {}).shapes || []).map(h => [h.x0, h.x1, h.y0, h.y1]).flat().filter(v => typeof v === 'number')).toPrecision(12)
+    + ';' + ((g.layout || {}).annotations || []).map(a => a.text).join('/')).join('|'); }"""
 
 
-def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
-    """Milliseconds from a key press on the slider to the chart showing new data, in Chromium."""
+def browser_slider_to_chart(url: str, key: str, repeats: int, unchanged: list[int] | None = None) -> list[float]:
+    """Milliseconds from a key press on the slider to the chart showing new data, in Chromium. Moves that
+    change no chart's data are left out and counted in `unchanged[0]`."""
+    unchanged = unchanged if unchanged is not None else [0]
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
@@ -94,8 +98,10 @@ def browser_slider_to_chart(url: str, key: str, repeats: int) -> list[float]:
             thumb.press(key)
             try:
                 page.wait_for_function(f"before => ({FINGERPRINT})() !== before", arg=before, timeout=10_000)
-            except PlaywrightTimeout:  # this move changed no chart's data: time the rerun to idle instead
+            except PlaywrightTimeout:  # this move changed no chart's data: nothing to time, left out and counted
                 wait_idle(page)
+                unchanged[0] += i >= 2
+                continue
             elapsed = (time.perf_counter() - t0) * 1000
             wait_idle(page)
             if i >= 2:
@@ -122,8 +128,11 @@ def browser_rows(repeats: int, gc_compare: bool = False) -> list[tuple[str, floa
                 if not info.main_key:
                     continue
                 name = f"{info.title} (`{info.main_key}`)" + ("" if freeze == "1" else ", without gc.freeze()")
-                times = browser_slider_to_chart(f"http://127.0.0.1:{port}/{info.url_path}", info.main_key, repeats)
-                rows.append((name, *summary(times)))
+                unchanged = [0]
+                times = browser_slider_to_chart(f"http://127.0.0.1:{port}/{info.url_path}", info.main_key, repeats, unchanged)
+                if unchanged[0]:
+                    name += f"; {unchanged[0]} of {repeats} moves changed no chart and are left out"
+                rows.append((name, *(summary(times) if times else (float("nan"), float("nan")))))
         finally:
             server.terminate()
     return rows

@@ -121,3 +121,21 @@ def test_training_faults_batch_larger_than_the_data_and_an_empty_training_set():
     empty = DataLoader(TensorDataset(torch.zeros(0, 9), torch.zeros(0)), batch_size=4)
     with pytest.raises(ValueError, match="gives no batch"):
         next(training.train(prepared.model, prepared.loss_fn, prepared.optimizer, empty, None, epochs=1))
+
+
+def test_two_sessions_train_at_once_and_stop_mid_epoch_independently():
+    first = open_page(PAGE, {"train_epochs": "3", "train_lr": "0.01"})
+    second = open_page(PAGE, {"train_task": tasks_label("sequence"), "train_epochs": "2"})
+    first.button(key="train_start").click().run()
+    second.button(key="train_start").click().run()
+    a, b = first.session_state["train_job"], second.session_state["train_job"]
+    assert a is not b and a.running and b.running
+    deadline = time.time() + 60
+    while sum(r.kind == "step" for r in b.snapshot()) < 3 and time.time() < deadline:
+        time.sleep(0.05)
+    second.button(key="train_stop").click().run()  # Stop in the middle of the first epoch of one session only
+    while (a.running or b.running) and time.time() < deadline + 120:
+        time.sleep(0.2)
+    assert b.status == "stopped" and b.records[-1].kind == "stopped" and b.records[-1].epoch == 1
+    assert a.status == "done" and sum(r.kind == "epoch" for r in a.records) == 3
+    assert a.settings.task == "tabular" and b.settings.task == "sequence"
