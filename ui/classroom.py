@@ -278,8 +278,11 @@ def _for_projector(fig: go.Figure) -> go.Figure:
         if isinstance(marker, dict):
             if isinstance(marker.get("size"), (int, float)):
                 marker["size"] = marker["size"] * 1.5
-            if isinstance(marker.get("color"), str) and marker["color"] in _PRESENTER_COLORS:
-                marker["color"] = _PRESENTER_COLORS[marker["color"]]
+            color = marker.get("color")
+            if isinstance(color, str):
+                marker["color"] = _PRESENTER_COLORS.get(color, color)
+            elif isinstance(color, (list, tuple)):  # one colour per point (the race's current positions)
+                marker["color"] = [_PRESENTER_COLORS.get(c, c) if isinstance(c, str) else c for c in color]
     layout = d.setdefault("layout", {})
     layout.setdefault("font", {})["size"] = round(theme.FONT_SIZE * 1.4)
     for key, axis in layout.items():

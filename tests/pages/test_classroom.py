@@ -45,6 +45,10 @@ def test_projector_styling_thickens_lines_and_enlarges_type_and_stays_valid():
     fig = charts.figure([charts.line([0, 1], [1, 2], "a", charts.PALETTE[0])], {"xaxis": {"title": {"text": "x"}}})
     shown = go.Figure(classroom._for_projector(fig).to_dict())  # validates every property
     assert shown.data[0].line.width >= 2 * charts.LINE_WIDTH
+    points = charts.figure([{"type": "scatter", "x": [0, 1], "y": [0, 1], "mode": "markers",
+                             "marker": {"color": [charts.PALETTE[1], charts.PALETTE[1]]}}], {})
+    line = charts.figure([charts.line([0, 1], [1, 2], "b", charts.PALETTE[1])], {})
+    assert list(classroom._for_projector(points).data[0].marker.color) == [classroom._for_projector(line).data[0].line.color] * 2
     assert shown.layout.font.size > charts.FONT_SIZE and shown.layout.xaxis.tickfont.size > charts.FONT_SIZE
 
 
