@@ -2,6 +2,8 @@
 printing the numbers the page shows."""
 from __future__ import annotations
 
+from core.snippets import WATER_DATASET
+
 from core import batchnorm
 
 _NETS = {
@@ -145,17 +147,7 @@ print("bn2d: " + " ".join(f"mean{{c}}={{mu2[c].item():.6g}} var{{c}}={{var2[c].i
 
 
 # 5. Training: the same network without and with BatchNorm, same seed, same batches
-class WaterDataset(Dataset):
-    def __init__(self, csv_path):
-        super().__init__()
-        self.data = pd.read_csv(csv_path).to_numpy(dtype="float32")
-
-    def __len__(self):
-        return self.data.shape[0]
-
-    def __getitem__(self, idx):
-        return self.data[idx, :-1], self.data[idx, -1]
-
+{WATER_DATASET}
 
 {net}
 

@@ -2,6 +2,8 @@
 per-layer numbers match the page's; then the training comparison, step for step as the page's engine runs it."""
 from __future__ import annotations
 
+from core.snippets import WATER_DATASET
+
 from core import data
 from core import initialization as ini
 
@@ -111,17 +113,7 @@ def _training(compare: list[str], seed: int) -> str:
 DATA = Path({str(data.ASSETS)!r})
 
 
-class WaterDataset(Dataset):
-    def __init__(self, csv_path):
-        super().__init__()
-        self.data = pd.read_csv(csv_path).to_numpy(dtype="float32")
-
-    def __len__(self):
-        return self.data.shape[0]
-
-    def __getitem__(self, idx):
-        return self.data[idx, :-1], self.data[idx, -1]
-
+{WATER_DATASET}
 
 train_set = WaterDataset(DATA / "water" / "water_train.csv")
 val_x, val_y = next(iter(DataLoader(WaterDataset(DATA / "water" / "water_test.csv"), batch_size=10_000)))

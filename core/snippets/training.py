@@ -3,23 +3,14 @@ and optimizer, so its losses match the page's step for step."""
 from __future__ import annotations
 
 from core import tasks
+from core.snippets import WATER_DATASET
 
 _DATA = {
     "tabular": '''import pandas as pd
 from torch.utils.data import Dataset
 
 
-class WaterDataset(Dataset):
-    def __init__(self, csv_path):
-        super().__init__()
-        self.data = pd.read_csv(csv_path).to_numpy(dtype="float32")
-
-    def __len__(self):
-        return self.data.shape[0]
-
-    def __getitem__(self, idx):
-        return self.data[idx, :-1], self.data[idx, -1]
-
+''' + WATER_DATASET + '''
 
 dataset_train = WaterDataset(DATA / "water" / "water_train.csv")
 dataset_val = WaterDataset(DATA / "water" / "water_test.csv")
