@@ -1,8 +1,9 @@
 """DL Explorer: page configuration and navigation. Sections follow the course chapters."""
 import streamlit as st
 
-import ui.startup  # noqa: F401  (once per process: torch threads, preloads, gc.freeze)
-from ui import catalog, classroom
+from ui import catalog, classroom, startup
+
+startup.begin()  # once per process, in the background: torch threads, heavy imports, gc.freeze
 
 # A teacher's link in presenter mode opens with the sidebar folded, the whole width for the visual.
 presenting = st.query_params.get(classroom.PRESENTER) == "true"
@@ -21,4 +22,6 @@ classroom.begin(page.url_path)
 classroom.sidebar()
 classroom.link_box()
 classroom.lesson_bar(page.url_path)
+if page.url_path not in ("", catalog.HOME.url_path):
+    startup.wait()  # Home is drawn while torch loads; a topic page needs it
 page.run()

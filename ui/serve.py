@@ -14,11 +14,14 @@ from pathlib import Path
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.web import cli
 
+from ui import startup
+
 APP = Path(__file__).resolve().parents[1] / "app.py"
 
 
 def main() -> None:
     PagesManager.uses_pages_directory = False  # app.py's st.navigation defines every page
+    startup.begin()  # torch and the figure builders load while the server starts
     sys.argv = ["streamlit", "run", str(APP), *sys.argv[1:]]
     cli.main()
 

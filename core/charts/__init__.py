@@ -4,36 +4,38 @@ One module per page topic; pages import them all from here, as `charts.<builder>
 data (DataFrames, arrays, dataclasses from core) and return a `plotly.graph_objects.Figure`. No page
 draws its own figure, and no builder imports streamlit.
 """
-from core.charts.activations import activation_curves, depth_products
-from core.charts.classification_metrics import per_class_metrics, pr_roc_curves
-from core.charts.cnn_builder import receptive_field
-from core.charts.conv_arithmetic import feature_maps, pooling_grids, sliding_window
-from core.charts.optimizers import lr_schedule, lr_sweep, optimizer_race
-from core.charts.regression_metrics import error_shares, forecast_span
-from core.charts.rnn_shapes import rnn_architectures, rnn_last_state_map, rnn_shape_flow
-from core.charts.softmax import softmax_bars, softmax_jacobians
-from core.charts.training import confusion_matrix, forecast, training_curves
-from core.charts.augmentation import *  # noqa: F403
-from core.charts.backprop import *  # noqa: F403
-from core.charts.batchnorm import *  # noqa: F403
-from core.charts.datasets import *  # noqa: F403
-from core.charts.initialization import *  # noqa: F403
-from core.charts.lstm_gates import *  # noqa: F403
-from core.charts.multi_io import *  # noqa: F403
-from core.charts.rnn_gradients import *  # noqa: F403
-from core.charts.sequences import *  # noqa: F403
-from core.charts import augmentation, backprop, batchnorm, datasets, initialization, lstm_gates, multi_io, rnn_gradients, sequences
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, series_colors, side_by_side
 
-__all__ = [
-    "FONT_SIZE", "LINE_WIDTH", "NEUTRAL", "PALETTE", "figure", "line", "series_colors", "side_by_side",
-    "activation_curves", "depth_products",
-    "optimizer_race", "lr_sweep", "lr_schedule",
-    "sliding_window", "pooling_grids", "feature_maps", "receptive_field",
-    "rnn_shape_flow", "rnn_last_state_map", "rnn_architectures",
-    "softmax_bars", "softmax_jacobians",
-    "per_class_metrics", "pr_roc_curves",
-    "forecast_span", "error_shares",
-    "training_curves", "confusion_matrix", "forecast",
-]
-__all__ += [name for module in (augmentation, backprop, batchnorm, datasets, initialization, lstm_gates, multi_io, rnn_gradients, sequences) for name in module.__all__]
+# The topic modules import torch and torchmetrics (seconds on a cold server). Home and the sidebar only
+# need the theme, so the builders load on first use: the first `charts.<name>` imports every topic
+# module once; after that they are plain module attributes (PEP 562).
+TOPICS = ("activations", "augmentation", "backprop", "batchnorm", "classification_metrics", "cnn_builder",
+          "conv_arithmetic", "datasets", "initialization", "lstm_gates", "multi_io", "optimizers",
+          "regression_metrics", "rnn_gradients", "rnn_shapes", "sequences", "softmax", "training")
+THEME = ["FONT_SIZE", "LINE_WIDTH", "NEUTRAL", "PALETTE", "figure", "line", "series_colors", "side_by_side"]
+
+
+def _load() -> list[str]:
+    names = list(THEME)
+    for topic in TOPICS:
+        module = importlib.import_module(f"core.charts.{topic}")
+        globals()[topic] = module
+        for name in module.__all__:
+            globals()[name] = getattr(module, name)
+            names.append(name)
+    globals()["__all__"] = names
+    return names
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__") and name != "__all__":
+        raise AttributeError(name)
+    _load()
+    if name in globals():
+        return globals()[name]
+    raise AttributeError(f"module 'core.charts' has no attribute {name!r}")

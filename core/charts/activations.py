@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import NEUTRAL, figure, line, side_by_side
 
+__all__ = ["activation_curves", "depth_products"]
+
 
 def activation_curves(
     curves: pd.DataFrame,

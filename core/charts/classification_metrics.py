@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import NEUTRAL, PALETTE, figure, line, side_by_side
 
+__all__ = ["per_class_metrics", "pr_roc_curves"]
+
 METRIC_COLORS = {"precision": PALETTE[0], "recall": PALETTE[1], "f1": PALETTE[2]}
 METRIC_NAMES = {"precision": "precision", "recall": "recall", "f1": "F1"}
 

@@ -8,6 +8,8 @@ from core.charts.conv_arithmetic import box, grid, panels
 from core.charts.theme import PALETTE, figure
 from core.receptive_field import Probe
 
+__all__ = ["receptive_field"]
+
 _GRADIENT = [[0, "#deebf7"], [0.5, "#6baed6"], [1, "#08306b"]]
 
 

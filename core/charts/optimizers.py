@@ -11,6 +11,8 @@ from core.charts.theme import FONT_SIZE, NEUTRAL, figure, line, side_by_side
 from core.optimizers import Run, Sweep
 from core.surfaces import Grid, decades
 
+__all__ = ["optimizer_race", "lr_sweep", "lr_schedule"]
+
 FRAMES = 60  # animation frames of the Play button
 _CONTOUR_SCALE = [[0.0, "#9e9e9e"], [0.5, "#d4d4d4"], [1.0, "#f7f7f7"]]  # light greys: the paths stay the strongest colours
 

@@ -7,6 +7,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import PALETTE, figure, line
 
+__all__ = ["forecast_span", "error_shares"]
+
 _SHARE_COLORS = {"squared error": PALETTE[0], "absolute error": PALETTE[2], "absolute % error": PALETTE[5]}
 _SHARE_NAMES = {"squared error": "(y − ŷ)²: MSE, RMSE, R²", "absolute error": "|y − ŷ|: MAE", "absolute % error": "|y − ŷ| / |y|: MAPE"}
 

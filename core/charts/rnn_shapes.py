@@ -12,6 +12,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure
 
+__all__ = ["rnn_shape_flow", "rnn_last_state_map", "rnn_architectures"]
+
 _INPUT, _STATE, _CELL = PALETTE[0], PALETTE[1], PALETTE[2]
 _BACKWARD = PALETTE[5]
 

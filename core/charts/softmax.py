@@ -8,6 +8,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import FONT_SIZE, PALETTE, figure, side_by_side
 
+__all__ = ["softmax_bars", "softmax_jacobians"]
+
 _OTHER, _TRUE = PALETTE[0], PALETTE[1]
 
 

@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 
 from core.charts.theme import PALETTE, figure, line, side_by_side
 
+__all__ = ["training_curves", "confusion_matrix", "forecast"]
+
 MAX_POINTS = 1500  # per curve: more than a chart can show
 
 
