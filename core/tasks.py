@@ -45,6 +45,14 @@ class Settings:
     augment: bool = False  # image task: random flips and rotations
     logits_loss: bool = False  # tabular task: BCEWithLogitsLoss on logits instead of BCELoss on a sigmoid
     seq_length: int = 96  # sequence task: window length L (96 = one day of 15-minute readings)
+    momentum: float = 0.9  # SGD with momentum only
+    beta1: float = 0.9  # Adam and AdamW only
+    beta2: float = 0.999
+    weight_decay: float | None = None  # None: PyTorch's default for the optimizer (0.01 for AdamW, else 0)
+
+
+#: The course's model for each task: Net 9→16→8→1, the CNN with 32 and 64 channels, LSTMNet(hidden_size=32).
+DEFAULT_HIDDEN = {"tabular": 16, "image": 32, "sequence": 32}
 
 
 @dataclass
@@ -200,7 +208,7 @@ def prepare(settings: Settings, table: pd.DataFrame | None = None, series: pd.Da
         kind, names, transform = "regression", [], None
     models.init_parameters(model, s.init, g)  # drawn on the CPU, so a seed gives the same start on any device
     model.to(device())
-    optimizer = training.make_optimizer(s.optimizer, model.parameters(), s.lr)
+    optimizer = training.make_optimizer(s.optimizer, model.parameters(), s.lr, s.momentum, s.weight_decay, (s.beta1, s.beta2))
     return Prepared(kind, model, loss_fn, optimizer, train_loader, val_loader, evaluate, names, transform, scale)
 
 

@@ -36,20 +36,25 @@ class Record:
     message: str | None = None  # why a run ended early
 
 
-def make_optimizer(name: str, params, lr: float, momentum: float = 0.9, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-    """The `torch.optim` class behind an optimizer name of the app."""
+def make_optimizer(name: str, params, lr: float, momentum: float = 0.9, weight_decay: float | None = None,
+                   betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Optimizer:
+    """The `torch.optim` class behind an optimizer name of the app.
+
+    momentum: SGD with momentum only; betas: Adam and AdamW only; weight_decay None is PyTorch's default
+    for the class (0.01 for AdamW, 0 for the others)."""
+    decay = {} if weight_decay is None else {"weight_decay": weight_decay}
     if name == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, **decay)
     if name == "momentum":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, **decay)
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=betas, **decay)
     if name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay or 0.01)
+        return torch.optim.AdamW(params, lr=lr, betas=betas, **decay)
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.RMSprop(params, lr=lr, **decay)
     if name == "adagrad":
-        return torch.optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adagrad(params, lr=lr, **decay)
     raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
 
 

@@ -10,8 +10,9 @@ from core.snippets import training as snippet
 from ui import classroom, controls, live, panels
 
 MAX_RUNS = 5
+REFRESH_S = 0.4  # the live curves redraw every 0.4 s while a run trains (at least 2 per second)
 LRS = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum 0.9", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
+OPTIMIZER_LABELS = {"sgd": "SGD", "momentum": "SGD + momentum", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
 HIDDEN_LABELS = {"tabular": "Hidden units (first layer; the second has half)", "image": "Channels of the first conv (the second has twice)",
                  "sequence": "Hidden size of the recurrent layers"}
 METRIC = {"binary": ("accuracy", "accuracy"), "multiclass": ("accuracy", "accuracy"), "regression": ("r2", "R²")}
@@ -19,19 +20,29 @@ LOSS_TEX = {"binary": r"\ell_{BCE}(\hat y, y) = -[y \log \hat y + (1-y) \log(1-\
             "multiclass": r"\ell_{CE}(\hat y, y) = -\log \hat y_y, \quad \hat y = \mathrm{softmax}(z)",
             "regression": r"\ell_{MSE}(\hat y, y) = (\hat y - y)^2"}
 KINDS = {"tabular": "binary", "image": "multiclass", "sequence": "regression"}
-_COMMON = ("task", "optimizer", "lr", "batch_size", "epochs", "seed", "hidden", "init", "clip")
+_COMMON = ("task", "optimizer", "lr", "momentum", "beta1", "beta2", "weight_decay", "batch_size", "epochs", "seed", "hidden", "init", "clip")
 SHOWN_SETTINGS = {"tabular": (*_COMMON, "batchnorm", "logits_loss"), "image": (*_COMMON, "batchnorm", "augment"),
                   "sequence": (*_COMMON, "cell", "seq_length")}  # the runs table shows what applies to each task
 
 st.title("Training studio")
 
 with st.sidebar:
-    task = controls.selectbox("Task", "train_task", tasks.TASKS, "tabular", tasks.TASK_LABELS.get)
-    optimizer = controls.selectbox("Optimizer", "train_optimizer", training.OPTIMIZERS, "adam", OPTIMIZER_LABELS.get)
+    # A new task starts from its own course model: the width chosen for the last task does not carry over.
+    task = controls.selectbox("Task", "train_task", tasks.TASKS, "tabular", tasks.TASK_LABELS.get,
+                              on_change=lambda: controls.reset("train_hidden"))
+    optimizer = controls.selectbox("Optimizer", "train_optimizer", training.OPTIMIZERS, "adam", OPTIMIZER_LABELS.get,
+                                   renamed={"SGD + momentum 0.9": "SGD + momentum"})  # the label links carried before momentum had its own control
     lr = controls.selectbox("Learning rate η", "train_lr", LRS, 0.001, lambda v: f"{v:g}")
+    momentum = controls.selectbox("Momentum β", "train_momentum", (0.5, 0.8, 0.9, 0.95, 0.99), 0.9) if optimizer == "momentum" else 0.9
+    beta1, beta2 = (controls.selectbox("β₁ (first moment)", "train_beta1", (0.5, 0.8, 0.9, 0.95, 0.99), 0.9),
+                    controls.selectbox("β₂ (second moment)", "train_beta2", (0.9, 0.99, 0.999, 0.9999), 0.999)) \
+        if optimizer in ("adam", "adamw") else (0.9, 0.999)
+    weight_decay = controls.selectbox("Weight decay", "train_weight_decay", (None, 0.0, 1e-4, 1e-3, 1e-2, 0.1), None,
+                                      lambda v: "PyTorch's default" if v is None else f"{v:g}",
+                                      help="PyTorch's default is 0.01 for AdamW and 0 for the other optimizers.")
     batch_size = controls.selectbox("Batch size", "train_batch_size", (8, 16, 32, 64, 128), 32)
     epochs = controls.slider("Epochs", "train_epochs", 1, 50, 10)
-    hidden = controls.selectbox(HIDDEN_LABELS[task], "train_hidden", (4, 8, 16, 32, 64), 16)
+    hidden = controls.selectbox(HIDDEN_LABELS[task], "train_hidden", (4, 8, 16, 32, 64), tasks.DEFAULT_HIDDEN[task])
     init = controls.selectbox("Initialisation", "train_init", models.INITS, "default")
     clip = controls.selectbox("Gradient clipping (max norm)", "train_clip", (0.0, 0.1, 0.5, 1.0, 5.0), 0.0, lambda c: f"{c:g}" if c else "off")
     batchnorm = controls.toggle("BatchNorm after each hidden layer", "train_batchnorm") if task != "sequence" else False
@@ -41,11 +52,15 @@ with st.sidebar:
     seed = controls.number_input("Seed", "train_seed", 0, 9999, 0)
     smoothing = controls.slider("Curve smoothing (EMA weight)", "train_smoothing", 0.0, 0.99, 0.6, step=0.01)
 
-settings = tasks.Settings(task, optimizer, lr, batch_size, epochs, seed, hidden, batchnorm, init, clip, cell, augment, logits)
+settings = tasks.Settings(task, optimizer, lr, batch_size, epochs, seed, hidden, batchnorm, init, clip, cell, augment, logits,
+                          momentum=momentum, beta1=beta1, beta2=beta2, weight_decay=weight_decay)
 st.caption(f"**{tasks.TASK_LABELS[task]}**: the course's model on data that ships with the app (generated, not measured: see README).")
+if lr >= 1 and optimizer not in ("sgd", "momentum"):
+    st.caption(f"{OPTIMIZER_LABELS[optimizer]} divides each step by a running size of the gradients, so a step is about η "
+               "whatever the gradient: the loss may stay finite even at this learning rate. Plain SGD at 10 diverges.")
 if task == "tabular" and lr >= 1 and not logits:
     st.caption("With a learning rate this large the run will not stop with an infinite loss: PyTorch's `BCELoss` clamps "
-               "log(ŷ) at −100, so the loss stays finite (at most 100) while the model is wrecked. Try the sequence task to see a divergence stop.")
+               "log(ŷ) at −100, so the loss stays finite (at most 100) while the model is wrecked. To see a divergence stop, try plain SGD at learning rate 10 on the sequence or image task.")
 
 def own_images(upload) -> uploads.ImageSet | None:
     """Check and unpack an uploaded zip once per file, into a temporary folder this session owns."""
@@ -122,7 +137,7 @@ if "train_error" in st.session_state:
     st.error(st.session_state.pop("train_error"))
 
 
-@st.fragment(run_every=0.5 if running else None)
+@st.fragment(run_every=REFRESH_S if running else None)
 def live_view() -> None:
     runs = st.session_state.get("train_runs", [])
     current = st.session_state.get("train_job")

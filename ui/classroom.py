@@ -193,23 +193,8 @@ def _open(name: str, k: int) -> None:
     if name != _UPLOADED:
         query[LESSON_PICK] = name
     query[LESSON_STEP] = str(k)
-    _unbind(query)
+    controls.unbind(query)
     st.switch_page(_pages()[step.page].path, query_params=query)
-
-
-def _unbind(keys) -> None:
-    """Let `st.switch_page` write link values for controls bound to the address bar.
-
-    Streamlit refuses to set a query parameter that a widget is bound to; the page's widgets bind
-    again (and seed from these values) when the opened page builds them. Private API, pinned Streamlit.
-    """
-    from streamlit.runtime.state.session_state_proxy import get_session_state
-
-    with get_session_state().query_params() as qp:
-        for key in keys:
-            binding = qp.get_binding_for_param(key)
-            if binding is not None:
-                qp.unbind_widget(binding.widget_id)
 
 
 def lesson_bar(page_path: str) -> None:

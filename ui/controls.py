@@ -39,6 +39,39 @@ def _forget(key: str) -> None:
         qp._initial_query_params.pop(key, None)
 
 
+def _relink(key: str, raw: str) -> None:
+    """Replace a link value before its widget is built (the address bar and Streamlit's snapshot, see `_forget`)."""
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    st.query_params[key] = raw
+    with get_session_state().query_params() as qp:
+        if key in qp._initial_query_params:
+            qp._initial_query_params[key] = [raw]
+
+
+def unbind(keys) -> None:
+    """Let the app write or delete link values of controls bound to the address bar.
+
+    Streamlit refuses to set or delete a query parameter that a widget is bound to; a widget binds again
+    (and seeds from the link) when the page builds it. Private API, pinned Streamlit.
+    """
+    from streamlit.runtime.state.session_state_proxy import get_session_state
+
+    with get_session_state().query_params() as qp:
+        for key in keys:
+            binding = qp.get_binding_for_param(key)
+            if binding is not None:
+                qp.unbind_widget(binding.widget_id)
+
+
+def reset(*keys: str) -> None:
+    """Put widgets back to their defaults at the next run (from a callback): their state and link values go."""
+    unbind(keys)
+    for key in keys:
+        st.session_state.pop(key, None)
+        _forget(key)
+
+
 def _reject(key: str, raw: str, expected: str, default: Any) -> str:
     """Drop a bad link value so the widget falls back to its default; return the note that says so."""
     _forget(key)
@@ -109,11 +142,19 @@ def selectbox(
     value: T,
     format_func: Callable[[T], str] = str,
     help: str | None = None,
+    on_change: Callable[[], None] | None = None,
+    renamed: dict[str, str] | None = None,
 ) -> T:
-    """`st.selectbox` bound to `?key=`; the link carries the option as shown."""
+    """`st.selectbox` bound to `?key=`; the link carries the option as shown.
+
+    renamed: {old label: current label} for options whose label changed, so older links still open."""
+    for old, current in (renamed or {}).items():
+        if st.query_params.get(key) == old:
+            _relink(key, current)
     note = _check_choice(key, options, value, format_func)
     labels = _labels(options, format_func)
-    shown = st.selectbox(label, list(labels), index=list(options).index(value), key=key, help=help, bind="query-params")
+    shown = st.selectbox(label, list(labels), index=list(options).index(value), key=key, help=help, bind="query-params",
+                         on_change=on_change)
     _show(note)
     return labels[shown]
 

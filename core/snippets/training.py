@@ -126,13 +126,19 @@ def init_parameters(model, scheme, g):
 '''
 
 _OPTIMIZERS = {
-    "sgd": "optim.SGD(net.parameters(), lr={lr})",
-    "momentum": "optim.SGD(net.parameters(), lr={lr}, momentum=0.9)",
-    "adam": "optim.Adam(net.parameters(), lr={lr})",
-    "adamw": "optim.AdamW(net.parameters(), lr={lr}, weight_decay=0.01)",
-    "rmsprop": "optim.RMSprop(net.parameters(), lr={lr})",
-    "adagrad": "optim.Adagrad(net.parameters(), lr={lr})",
+    "sgd": "optim.SGD(net.parameters(), lr={lr}{decay})",
+    "momentum": "optim.SGD(net.parameters(), lr={lr}, momentum={momentum}{decay})",
+    "adam": "optim.Adam(net.parameters(), lr={lr}, betas=({beta1}, {beta2}){decay})",
+    "adamw": "optim.AdamW(net.parameters(), lr={lr}, betas=({beta1}, {beta2}){decay})",
+    "rmsprop": "optim.RMSprop(net.parameters(), lr={lr}{decay})",
+    "adagrad": "optim.Adagrad(net.parameters(), lr={lr}{decay})",
 }
+
+
+def optimizer_code(s: tasks.Settings) -> str:
+    """The optimizer line of a run's script, with the run's settings."""
+    decay = "" if s.weight_decay is None else f", weight_decay={s.weight_decay!r}"
+    return _OPTIMIZERS[s.optimizer].format(lr=s.lr, momentum=s.momentum, beta1=s.beta1, beta2=s.beta2, decay=decay)
 
 
 def code(s: tasks.Settings, data_dir: str) -> str:
@@ -169,7 +175,7 @@ init_parameters(net, "{s.init}", torch.Generator().manual_seed({s.seed}))
 dataloader_train = DataLoader(dataset_train, batch_size={s.batch_size}, shuffle=True,
                               generator=torch.Generator().manual_seed({s.seed}))
 dataloader_val = DataLoader(dataset_val, batch_size=256)
-optimizer = {_OPTIMIZERS[s.optimizer].format(lr=s.lr)}
+optimizer = {optimizer_code(s)}
 {augment}
 step = 0
 for epoch in range(1, num_epochs + 1):

@@ -1,5 +1,6 @@
 """The training engine: every task trains, runs are reproducible, divergence and Stop end a run cleanly,
 and the downloadable script reproduces the run step for step."""
+import os
 import subprocess
 import sys
 
@@ -30,13 +31,32 @@ def test_a_short_run_of_every_task_learns(task):
     assert last < first, "one epoch lowers the training loss"
 
 
-def test_runs_are_deterministic_for_a_seed():
-    settings = tasks.Settings(task="tabular", epochs=1, seed=3)
-    _, a = run(settings)
+@pytest.mark.parametrize("task", tasks.TASKS)
+def test_runs_are_deterministic_for_a_seed(task):
+    settings = tasks.Settings(task=task, epochs=1, seed=3, seq_length=24, augment=task == "image")
+    _, a = run(settings, should_stop=lambda: False)
     _, b = run(settings)
-    _, c = run(tasks.Settings(task="tabular", epochs=1, seed=4))
+    _, c = run(tasks.Settings(task=task, epochs=1, seed=4, seq_length=24, augment=task == "image"))
     losses = lambda rs: [r.train_loss for r in rs if r.kind == "step"]  # noqa: E731
     assert losses(a) == losses(b) and losses(a) != losses(c)
+
+
+@pytest.mark.parametrize(("name", "settings", "expected"), [
+    ("momentum", dict(momentum=0.5, weight_decay=1e-3), dict(momentum=0.5, weight_decay=1e-3)),
+    ("adam", dict(beta1=0.8, beta2=0.99), dict(betas=(0.8, 0.99), weight_decay=0.0)),
+    ("adamw", dict(), dict(betas=(0.9, 0.999), weight_decay=0.01)),  # PyTorch's default decay for AdamW
+    ("adamw", dict(weight_decay=0.0), dict(weight_decay=0.0)),
+    ("rmsprop", dict(weight_decay=0.1, momentum=0.5), dict(weight_decay=0.1, momentum=0.0)),  # momentum is SGD's only
+])
+def test_optimizer_settings_reach_torch_optim_and_the_script(name, settings, expected):
+    s = tasks.Settings(optimizer=name, **settings)
+    group = tasks.prepare(s).optimizer.param_groups[0]
+    assert {k: group[k] for k in expected} == expected
+    line = next(line for line in snippet.code(s, "data").splitlines() if line.startswith("optimizer = "))
+    for k, v in expected.items():
+        if settings.get(k) == v or (k == "betas" and "beta1" in settings):  # a setting that applies is written out
+            assert f"{k}={v!r}".replace(" ", "") in line.replace(" ", ""), line
+    assert ("momentum" in line) == (name == "momentum")
 
 
 def test_divergence_stops_at_the_first_non_finite_loss():
@@ -90,10 +110,13 @@ def test_final_checks_pass(task):
 @pytest.mark.parametrize("task", tasks.TASKS)
 def test_script_reproduces_the_run_step_for_step(task, tmp_path):
     settings = tasks.Settings(task=task, epochs=1, seed=5, batchnorm=task != "sequence", clip=1.0 if task == "sequence" else 0.0,
-                              optimizer="momentum", lr=0.01, seq_length=24)
+                              optimizer="momentum", lr=0.01, seq_length=24, momentum=0.8, weight_decay=1e-3)
     script = tmp_path / "run.py"
     script.write_text(snippet.code(settings, str(data.ASSETS)))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    # One torch thread in both, so both sum in the same order (the tests run torch on one thread, as the app does).
+    torch.set_num_threads(1)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr
     printed = dict(line.split(": ", 1) for line in out.stdout.strip().splitlines())
     _, records = run(settings)

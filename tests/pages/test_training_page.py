@@ -46,6 +46,31 @@ def test_a_diverging_run_stops_with_a_message_and_the_page_keeps_working():
 def test_bce_note_explains_why_a_huge_rate_does_not_diverge():
     at = open_page(PAGE, {"train_lr": "10"})
     assert any("clamps" in c.value for c in at.caption)
+    assert any("Adam divides each step" in c.value for c in at.caption)  # and Adam's steps stay about η
+    at.selectbox(key="train_optimizer").set_value("SGD").run()
+    assert not any("divides each step" in c.value for c in at.caption)
+
+
+def test_each_task_starts_from_the_course_model_and_its_optimizer_settings_show():
+    at = open_page(PAGE)
+    assert at.selectbox(key="train_hidden").value == "16"  # Net: 9 -> 16 -> 8 -> 1 (widgets carry the labels)
+    at.selectbox(key="train_hidden").set_value("64").run()
+    at.selectbox(key="train_task").set_value(tasks_label("image")).run()
+    assert at.selectbox(key="train_hidden").value == "32"  # the course's CNN: 32 then 64 channels
+    assert "train_hidden" not in at.query_params
+    at.selectbox(key="train_task").set_value(tasks_label("sequence")).run()
+    assert at.selectbox(key="train_hidden").value == "32"  # LSTMNet(hidden_size=32)
+    keys = lambda: {w.key for w in at.sidebar.selectbox}  # noqa: E731
+    assert {"train_beta1", "train_beta2", "train_weight_decay"} <= keys() and "train_momentum" not in keys()
+    at.selectbox(key="train_optimizer").set_value("SGD + momentum").run()
+    assert "train_momentum" in keys() and "train_beta1" not in keys()
+
+
+def test_a_link_with_the_optimizer_label_of_older_links_still_opens():
+    at = open_page(PAGE, {"train_optimizer": "SGD + momentum 0.9", "train_momentum": "0.5"})
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="train_optimizer").value == "SGD + momentum"
+    assert at.selectbox(key="train_momentum").value == "0.5"
 
 
 def test_bad_uploads_get_a_clear_message_in_the_page():
