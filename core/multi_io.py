@@ -1,6 +1,7 @@
 """Multi-input and multi-output models (course §12): the course's MultiInputNet with its shapes traced by a real
 forward pass, and its two-head MultiOutputNet trained with the engine (core.training) under three ways of
-weighting the heads' losses (§12.3) and with or without loss-scale normalization (§12.4).
+weighting the heads' losses (§12.3) and with or without loss-scale normalization (§12.4). `train_heads_live`
+yields each run as it trains, so a page can draw the curves while they grow; `train_heads` is its finished run.
 
 The pictures are glyphs drawn here from a seeded generator, two labels each like the course's Omniglot heads:
 the alphabet (its stroke style: bars, slants or curves) and the character (one of four per alphabet). A third
@@ -10,6 +11,9 @@ target, the share of the picture the strokes cover ("ink"), is the regression ta
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -451,7 +455,7 @@ class Run:
     task: str
     scheme: str
     heads: tuple[str, str]
-    status: str  # done or diverged
+    status: str  # done or diverged; "running" for the part of a run still training (Progress.run)
     message: str | None
     wall: float  # seconds of training
     steps: pd.DataFrame  # step, epoch, total, and per head: loss_, factor_, state_, term_ (= factor·loss)
@@ -463,10 +467,57 @@ class Run:
         return float(self.epochs[column].iloc[-1])
 
 
-def train_heads(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003, epochs: int = 8, unit: float = 1.0,
-                seed: int = 0) -> Run:
+RunKey = tuple[str, str, float, float, int, float, int]  # task, scheme, weight_a, lr, epochs, unit, seed: train_heads' arguments
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A two-head run while it trains: one for each record of the engine, then a last one that carries the finished
+    run (with its checks). `run()` is the run so far, built only when called, so a caller that redraws a few times a
+    second pays for those redraws only."""
+
+    record: training.Record | None  # the engine's event; None on the last Progress
+    total_steps: int  # optimizer steps of the whole run (if it does not diverge)
+    result: Run | None = None  # the finished run, on the last Progress only
+    snapshot: Callable[[], Run] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def step(self) -> int:
+        """Optimizer steps taken so far."""
+        if self.record is not None:
+            return self.record.step
+        return len(self.result.steps) if self.result is not None else 0
+
+    def run(self) -> Run:
+        """The finished run on the last Progress; before it, the steps and epochs trained so far (status "running")."""
+        if self.result is not None:
+            return self.result
+        assert self.snapshot is not None
+        return self.snapshot()
+
+
+def _run(task: str, scheme: str, status: str, message: str | None, wall: float, step_records: Sequence[training.Record],
+         log: Sequence[tuple[list[float], list[float], list[float]]], rows: Sequence[dict[str, float]],
+         final_state: tuple[float, ...], checks: tuple[Check, ...] = ()) -> Run:
+    """A Run from the engine's step records, the loss module's log (one entry per step) and the epoch rows."""
+    heads, _ = TASKS[task]
+    steps = pd.DataFrame({"step": [r.step for r in step_records], "epoch": [r.epoch for r in step_records],
+                          "total": [r.train_loss for r in step_records]})
+    for k, h in enumerate(heads):
+        steps[f"loss_{h}"] = [entry[0][k] for entry in log]
+        steps[f"factor_{h}"] = [entry[1][k] for entry in log]
+        steps[f"state_{h}"] = [entry[2][k] for entry in log]
+        steps[f"term_{h}"] = steps[f"factor_{h}"] * steps[f"loss_{h}"]
+    return Run(task, scheme, heads, status, message, wall, steps, pd.DataFrame(list(rows)), checks, final_state)
+
+
+def train_heads_live(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003, epochs: int = 8, unit: float = 1.0,
+                     seed: int = 0) -> Iterator[Progress]:
     """Train the task's two-head net with Adam through `core.training.train`, the loss module's parameters
-    (uncertainty's s_k) in the optimizer too; evaluate both heads on the validation glyphs after every epoch."""
+    (uncertainty's s_k) in the optimizer too; evaluate both heads on the validation glyphs after every epoch.
+
+    Yields a Progress for every record of the engine (its `run()` is the run so far), then a last Progress whose
+    `result` is the finished run. Stopping early (closing the generator) leaves nothing behind: all state is local."""
     heads, kinds = TASKS[task]
     train_set, val_set = glyph_split()
     y_train, y_val = targets(train_set, task, unit), targets(val_set, task, unit)
@@ -475,6 +526,7 @@ def train_heads(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003
     train_loader = DataLoader(TensorDataset(train_set.images, y_train), batch_size=BATCH_SIZE, shuffle=True,
                               generator=generator(seed + 1))
     val_loader = DataLoader(TensorDataset(val_set.images, y_val), batch_size=N_VAL)
+    total_steps = epochs * len(train_loader)
 
     def evaluate(net: nn.Module, loader: DataLoader) -> tuple[float, dict[str, float]]:
         x, y = next(iter(loader))  # the whole validation set is one batch
@@ -484,8 +536,18 @@ def train_heads(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003
 
     with torch.inference_mode():
         _, before = evaluate(model.eval(), val_loader)
+    start_state = tuple(loss_fn.state().tolist())
     rows, status, message, wall = [{"epoch": 0, **before}], "done", None, 0.0
-    step_records = []
+    step_records: list[training.Record] = []
+
+    def so_far(n_steps: int, n_rows: int, at: float) -> Callable[[], Run]:
+        """The run as it stood at this record (the lists only grow, so their first n entries never change)."""
+        def build() -> Run:
+            log = loss_fn.log[:n_steps]
+            state = tuple(log[-1][2]) if log else start_state
+            return _run(task, scheme, "running", None, at, step_records[:n_steps], log, rows[:n_rows], state)
+        return build
+
     for record in training.train(model, loss_fn, optimizer, train_loader, val_loader, epochs, evaluate=evaluate):
         if record.kind == "step":
             step_records.append(record)
@@ -494,18 +556,58 @@ def train_heads(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003
         elif record.kind == "diverged":
             status, message = "diverged", record.message
         wall = record.wall
+        yield Progress(record, total_steps, snapshot=so_far(len(step_records), len(rows), wall))
     log = loss_fn.log[: len(step_records)]
-    steps = pd.DataFrame({"step": [r.step for r in step_records], "epoch": [r.epoch for r in step_records],
-                          "total": [r.train_loss for r in step_records]})
-    for k, h in enumerate(heads):
-        steps[f"loss_{h}"] = [entry[0][k] for entry in log]
-        steps[f"factor_{h}"] = [entry[1][k] for entry in log]
-        steps[f"state_{h}"] = [entry[2][k] for entry in log]
-        steps[f"term_{h}"] = steps[f"factor_{h}"] * steps[f"loss_{h}"]
-    epochs_table = pd.DataFrame(rows)
     final_state = tuple(loss_fn.state().tolist())
     checks = loss_checks(model.eval(), loss_fn, val_set, y_val, task, scheme, weight_a, unit) if status == "done" else ()
-    return Run(task, scheme, heads, status, message, wall, steps, epochs_table, tuple(checks), final_state)
+    yield Progress(None, total_steps, _run(task, scheme, status, message, wall, step_records, log, rows, final_state, tuple(checks)))
+
+
+def train_heads(task: str, scheme: str, weight_a: float = 0.5, lr: float = 0.003, epochs: int = 8, unit: float = 1.0,
+                seed: int = 0) -> Run:
+    """The finished run of `train_heads_live` (the same numbers, without watching it train)."""
+    for progress in train_heads_live(task, scheme, weight_a, lr, epochs, unit, seed):
+        if progress.result is not None:
+            return progress.result
+    raise AssertionError("train_heads_live ends with the finished run")
+
+
+class RunStore:
+    """Finished runs by their settings (a RunKey), at most `size` of them: the least recently used goes first.
+
+    Thread-safe, so sessions can share one. It holds only finished runs (never one still training); a Run is
+    frozen and its tables are only read once it is stored."""
+
+    def __init__(self, size: int = 96):
+        if size < 1:
+            raise ValueError("a store keeps at least one run")
+        self.size = size
+        self._runs: OrderedDict[RunKey, Run] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: RunKey) -> Run | None:
+        with self._lock:
+            run = self._runs.get(key)
+            if run is not None:
+                self._runs.move_to_end(key)
+            return run
+
+    def put(self, key: RunKey, run: Run) -> None:
+        if run.status == "running":
+            raise ValueError("only a finished run is kept")
+        with self._lock:
+            self._runs[key] = run
+            self._runs.move_to_end(key)
+            while len(self._runs) > self.size:
+                self._runs.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._runs)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._runs
 
 
 def loss_checks(model: nn.Module, loss_fn: MultiTaskLoss, val_set: Glyphs, y: torch.Tensor, task: str, scheme: str,

@@ -1,5 +1,8 @@
 """Multi-input & multi-output (course §12): the MultiInputNet's shapes traced by a real forward pass, and a two-head
 net trained here on generated glyphs under three loss weightings and with losses on different scales."""
+import itertools
+import time
+
 import streamlit as st
 
 from core import charts
@@ -10,6 +13,9 @@ from ui import classroom, controls, panels
 SCHEME_LABELS = {"fixed": "Fixed weights λ", "uncertainty": "Uncertainty (Kendall et al.)", "normalized": "Normalized by EMA",
                  "plain": "plain sum"}
 LRS = (0.0003, 0.001, 0.003, 0.01, 0.03)
+RUNS_KEPT = 96  # finished runs kept for all sessions, by their settings
+REDRAW_SECONDS = 0.3  # while a run trains its curves are redrawn at most about three times a second, whatever the step rate
+live_keys = itertools.count()  # each redraw is a new chart element: its key is new too
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -17,9 +23,10 @@ def trace(channels, image_size, filters, aux_dim, image_embed, aux_embed, classi
     return mio.multi_input_view(channels, image_size, filters, aux_dim, image_embed, aux_embed, classifier_in, num_classes)
 
 
-@st.cache_data(max_entries=96, show_spinner=False)
-def train(task, scheme, weight_a, lr, epochs, unit, seed):
-    return mio.train_heads(task, scheme, weight_a, lr, epochs, float(unit), seed)
+@st.cache_resource(show_spinner=False)
+def finished_runs() -> mio.RunStore:
+    """Finished runs by their settings, shared by every session: a run is deterministic, and read-only once kept."""
+    return mio.RunStore(RUNS_KEPT)
 
 
 @st.cache_data(max_entries=1, show_spinner=False)
@@ -38,6 +45,42 @@ def pct(x: float) -> float:
 def kendall_weight(sigma: float) -> float:
     """1 / (2σ²), the uncertainty run's weight on a loss."""
     return 0.5 / sigma**2 if sigma > 0 else float("inf")
+
+
+def run_key(task: str, scheme: str) -> mio.RunKey:
+    """`train_heads`' arguments for one of the page's five runs; only the fixed run reads λ, only the scale runs the unit."""
+    return (task, scheme, weight_a if (task, scheme) == ("weighting", "fixed") else 0.5, lr, epochs,
+            float(unit) if task == "scales" else 1.0, seed)
+
+
+def run_name(task: str, scheme: str) -> str:
+    if task == "weighting":
+        return f"alphabet + character heads, {SCHEME_LABELS[scheme]}"
+    return f"character + ink heads (×{unit:,}), {SCHEME_LABELS[scheme]}"
+
+
+def watch(task: str, scheme: str, number: int, count: int, finished: dict) -> mio.Run:
+    """Train one run here and now, redrawing its curves in the live placeholders as they grow; its finished result."""
+    last = -REDRAW_SECONDS
+    for progress in mio.train_heads_live(*run_key(task, scheme)):
+        if progress.result is not None:
+            return progress.result
+        if time.monotonic() - last < REDRAW_SECONDS:
+            continue
+        last = time.monotonic()
+        run = progress.run()
+        status.progress(progress.step / progress.total_steps,
+                        text=f"Training now, run {number} of {count} ({run_name(task, scheme)}): step {progress.step} of "
+                             f"{progress.total_steps}, epoch {progress.record.epoch} of {epochs}…")
+        if task == "weighting":
+            figure = charts.head_curves(run)
+        else:
+            both = {**{s: finished.get(("scales", s)) for s in mio.SCALE_RUNS}, scheme: run}
+            figure = charts.loss_scales(both["plain"], both["normalized"], SCHEME_LABELS)
+        classroom.chart(figure, key=f"mio_live_{next(live_keys)}", csv=False, where=live_curves)
+        if scheme == "uncertainty":
+            classroom.chart(charts.learned_sigma(run), key=f"mio_live_{next(live_keys)}", csv=False, where=live_sigma)
+    raise AssertionError("a run ends with its result")
 
 
 st.title("Multi-input & multi-output")
@@ -104,19 +147,34 @@ right.markdown(
     f"Linear({mio.FILTERS_TRAINED * (mio.GLYPH_SIZE // 2) ** 2}, {mio.EMBED_TRAINED}), then "
     "`head_alphabet = Linear(128, 3)` and `head_character = Linear(128, 12)`.")
 
-with st.spinner("Training five small runs on this server (a few seconds)…"):
-    runs = {s: train("weighting", s, weight_a if s == "fixed" else 0.5, lr, epochs, 1, seed) for s in mio.SCHEMES}
-    scale_runs = {s: train("scales", s, 0.5, lr, epochs, unit, seed) for s in mio.SCALE_RUNS}
+# A run not kept yet trains here, its curves drawn into these placeholders as they grow; a kept run shows at once.
+status, problems, live_curves, live_sigma = st.empty(), st.container(), st.empty(), st.empty()
+order = [("weighting", weighting), *(("weighting", s) for s in mio.SCHEMES if s != weighting), *(("scales", s) for s in mio.SCALE_RUNS)]
+store = finished_runs()
+finished = {name: store.get(run_key(*name)) for name in order}
+todo = [name for name in order if finished[name] is None]  # the run shown in detail first
+for number, name in enumerate(todo, 1):
+    finished[name] = watch(*name, number, len(todo), finished)
+    store.put(run_key(*name), finished[name])
+live_sigma.empty()
+runs = {s: finished[("weighting", s)] for s in mio.SCHEMES}
+scale_runs = {s: finished[("scales", s)] for s in mio.SCALE_RUNS}
 shown = runs[weighting]
 steps = len(shown.steps)
-st.caption(f"Trained with the Training studio's engine (`core.training.train`), Adam η = {lr:g}, {epochs} epochs of "
-           f"{-(-mio.N_TRAIN // mio.BATCH_SIZE)} batches of {mio.BATCH_SIZE}, one CPU thread: "
-           f"{sum(r.wall for r in [*runs.values(), *scale_runs.values()]):.1f} s for the five runs on this page. "
-           "Each run is kept for its settings, so going back to a setting shows it at once.")
+fresh = len(todo)
+when = ("All five were trained just now, on this page, while you watched them." if fresh == len(order) else
+        "None was retrained: all five were trained earlier with these same settings and kept, so they show at once."
+        if fresh == 0 else f"{fresh} of them trained just now, while you watched; the other {len(order) - fresh} were "
+        "trained earlier with these same settings and kept.")
+status.caption(f"Trained with the Training studio's engine (`core.training.train`), Adam η = {lr:g}, {epochs} epochs of "
+               f"{-(-mio.N_TRAIN // mio.BATCH_SIZE)} batches of {mio.BATCH_SIZE}, one CPU thread: "
+               f"{sum(r.wall for r in [*runs.values(), *scale_runs.values()]):.1f} s for the five runs on this page. {when} "
+               "Each run is kept for its settings, so going back to a setting shows it at once. The glyphs are generated "
+               "by `core.multi_io.glyphs` from a fixed seed, the same pictures every time: nothing is downloaded.")
 for r in [*runs.values(), *scale_runs.values()]:
     if r.status != "done":
-        st.error(f"{SCHEME_LABELS[r.scheme]} ({r.task} runs): {r.message}", icon=":material/error:")
-classroom.chart(charts.head_curves(shown), key="mio_heads")
+        problems.error(f"{SCHEME_LABELS[r.scheme]} ({r.task} runs): {r.message}", icon=":material/error:")
+classroom.chart(charts.head_curves(shown), key="mio_heads", where=live_curves.container())
 st.caption(f"**{SCHEME_LABELS[weighting]}**: each head's own cross-entropy L_k, before any weighting, over {steps} steps; "
            "right, the share of validation glyphs each head labels correctly (chance: 33% and 8%).")
 

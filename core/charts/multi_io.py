@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, side_by_side
 from core.multi_io import MultiInputView, Run
 
-__all__ = ["multi_input_flow", "glyph_gallery", "head_curves", "weighting_accuracy", "weighting_state", "loss_scales"]
+__all__ = ["multi_input_flow", "glyph_gallery", "head_curves", "weighting_accuracy", "weighting_state", "learned_sigma",
+           "loss_scales"]
 
 HEAD_COLORS = {"alphabet": PALETTE[0], "character": PALETTE[1], "ink": PALETTE[2]}
 SCHEME_COLORS = {"fixed": PALETTE[6], "uncertainty": PALETTE[5], "normalized": PALETTE[4]}
@@ -119,9 +120,10 @@ def _pct(values) -> np.ndarray:
 
 def head_curves(run: Run) -> go.Figure:
     """Left: each head's own loss L_k per training step (before any weighting) and on the validation set per epoch.
-    Right: each head's validation accuracy per epoch (epoch 0 is the untrained net)."""
+    Right: each head's validation accuracy per epoch (epoch 0 is the untrained net). Also drawn, redrawn a few times a
+    second, for a run still training (Progress.run)."""
     data = []
-    steps_per_epoch = max(1, int(run.steps.step.max() // max(1, run.steps.epoch.max()))) if len(run.steps) else 1
+    steps_per_epoch = max(1, int((run.steps.epoch == 1).sum()))  # ◆ at the end of its epoch, also while a run trains
     for h in run.heads:
         color = HEAD_COLORS[h]
         if len(run.steps):
@@ -180,11 +182,29 @@ def weighting_state(uncertainty: Run, normalized: Run) -> go.Figure:
     return figure(data, layout, height=380)
 
 
-def loss_scales(plain: Run, normalized: Run, labels: Mapping[str, str]) -> go.Figure:
+def learned_sigma(run: Run) -> go.Figure:
+    """σ_k the uncertainty run has learned so far, per step (its weight on L_k is 1/(2σ_k²)), with σ = 1 (the start)
+    as a grey reference line: the chart drawn while the uncertainty run trains."""
+    data = []
+    for h in run.heads:
+        sigma = run.steps[f"state_{h}"].to_numpy(dtype=float)
+        data.append(line(run.steps.step, sigma, f"σ_{h}", HEAD_COLORS[h], h, customdata=0.5 / sigma**2,
+                         hovertemplate=f"σ_{h} = %{{y:.4f}}<br>weight 1/(2σ²) = %{{customdata:.4f}}<extra>step %{{x}}</extra>"))
+    layout = {"xaxis": {"title": {"text": "training step"}}, "yaxis": {"title": {"text": "σ_k = exp(s_k / 2)"}},
+              "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 1, "y1": 1,
+                          "line": {"color": NEUTRAL, "width": 1, "dash": "dot"}}],
+              "hovermode": "closest"}
+    return figure(data, layout, height=300)
+
+
+def loss_scales(plain: Run | None, normalized: Run | None, labels: Mapping[str, str]) -> go.Figure:
     """Left: each head's raw loss per step (log scale) in both runs. Right: what each head adds to the total that is
-    differentiated: L_k itself in the plain sum, L_k / EMA(L_k) with normalization."""
+    differentiated: L_k itself in the plain sum, L_k / EMA(L_k) with normalization. A run not trained yet (None) is
+    left out."""
     data = []
     for run, dash in ((plain, "solid"), (normalized, "dash")):
+        if run is None:
+            continue
         for h in run.heads:
             name = f"{h}, {labels[run.scheme]}"
             data.append(line(run.steps.step, run.steps[f"loss_{h}"], name, HEAD_COLORS[h], name, dash=dash))

@@ -4,6 +4,7 @@ normalization, the generated glyphs, the training runs through the engine, and e
 import itertools
 import math
 
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 import torch
@@ -232,6 +233,86 @@ def test_same_seed_same_run_and_seed_matters():
     assert a.steps.total.tolist() != c.steps.total.tolist()
 
 
+# --- Training live: the stream the page draws while it trains ----------------------------------------------
+
+STEPS_PER_EPOCH = math.ceil(mio.N_TRAIN / mio.BATCH_SIZE)
+
+
+@pytest.mark.parametrize("key", [("weighting", "uncertainty", 0.5, 0.01, 2, 1.0, 3), ("scales", "normalized", 0.5, 0.003, 1, 100.0, 3)],
+                         ids=["uncertainty", "scales"])
+def test_the_streamed_run_ends_exactly_where_the_one_shot_run_does(key):
+    stream = list(mio.train_heads_live(*key))
+    one_shot = mio.train_heads(*key)
+    *training, last = stream
+    epochs = key[4]
+    assert [p.record.kind for p in training] == (["step"] * STEPS_PER_EPOCH + ["epoch"]) * epochs + ["done"]
+    assert all(p.result is None and p.total_steps == epochs * STEPS_PER_EPOCH for p in training)
+    assert last.record is None and last.result is not None and last.run() is last.result
+    final = last.result
+    # the same seed gives the same numbers, bit for bit: what the page keeps is what it showed before it streamed
+    pd.testing.assert_frame_equal(final.steps, one_shot.steps, check_exact=True)
+    pd.testing.assert_frame_equal(final.epochs, one_shot.epochs, check_exact=True)
+    assert (final.status, final.message, final.final_state, final.checks) == (one_shot.status, one_shot.message,
+                                                                              one_shot.final_state, one_shot.checks)
+    # the run as drawn while it trained: every snapshot is the start of the finished run, the last one all of it
+    pd.testing.assert_frame_equal(training[-1].run().steps, final.steps, check_exact=True)
+    pd.testing.assert_frame_equal(training[-1].run().epochs, final.epochs, check_exact=True)
+    for p in training[:: STEPS_PER_EPOCH // 2]:
+        snap = p.run()
+        assert snap.status == "running" and not snap.checks and len(snap.steps) == p.step
+        pd.testing.assert_frame_equal(snap.steps, final.steps.iloc[: p.step], check_exact=True)
+        pd.testing.assert_frame_equal(snap.epochs, final.epochs.iloc[: len(snap.epochs)], check_exact=True)
+        assert snap.epochs.epoch.tolist() == list(range(p.record.epoch + (p.record.kind != "step")))  # epoch 0: untrained
+        assert snap.final_state == tuple(final.steps[[f"state_{h}" for h in final.heads]].iloc[p.step - 1])
+        curves = charts.head_curves(snap)
+        validated(curves)
+        diamonds = [t for t in curves.data if t.mode == "markers"]
+        assert len(diamonds) == 2
+        assert all(list(t.x) == [e * STEPS_PER_EPOCH for e in snap.epochs.epoch] for t in diamonds)  # ◆ at its epoch's end
+
+
+def test_two_runs_streamed_side_by_side_do_not_disturb_each_other():
+    """Two sessions training at once interleave their steps in one process: each run has its own generators."""
+    a_key, b_key = ("weighting", "fixed", 0.3, 0.003, 1, 1.0, 8), ("weighting", "uncertainty", 0.5, 0.003, 1, 1.0, 9)
+    a, b = mio.train_heads_live(*a_key), mio.train_heads_live(*b_key)
+    early = mio.train_heads_live(*a_key)
+    next(early), next(early)
+    early.close()  # a run left half-way (the user moved a slider) leaves nothing behind
+    results = {}
+    for pa, pb in itertools.zip_longest(a, b):
+        for name, p in (("a", pa), ("b", pb)):
+            if p is not None and p.result is not None:
+                results[name] = p.result
+    for name, key in (("a", a_key), ("b", b_key)):
+        pd.testing.assert_frame_equal(results[name].steps, mio.train_heads(*key).steps, check_exact=True)
+
+
+def test_a_diverging_stream_ends_with_the_diverged_run():
+    *training, last = mio.train_heads_live("scales", "plain", lr=1e4, epochs=1, unit=10000.0)
+    assert training[-1].record.kind == "diverged" and training[-1].run().status == "running"
+    assert last.result.status == "diverged" and len(last.result.steps) == len(training[-1].run().steps) == training[-1].step - 1
+
+
+def _done(scheme="fixed"):
+    return mio.Run("weighting", scheme, ("alphabet", "character"), "done", None, 0.0, pd.DataFrame(), pd.DataFrame())
+
+
+def test_the_run_store_keeps_the_most_recently_used_finished_runs():
+    store = mio.RunStore(2)
+    keys = [("weighting", "fixed", w, 0.003, 1, 1.0, 0) for w in (0.1, 0.2, 0.3)]
+    store.put(keys[0], _done())
+    store.put(keys[1], _done())
+    assert store.get(keys[0]) is not None  # used: now the most recent
+    store.put(keys[2], _done())
+    assert len(store) == 2 and keys[1] not in store and keys[0] in store and keys[2] in store
+    assert store.get(keys[1]) is None
+    running = mio.Run("weighting", "fixed", ("alphabet", "character"), "running", None, 0.0, pd.DataFrame(), pd.DataFrame())
+    with pytest.raises(ValueError):
+        store.put(keys[1], running)  # never a run still training
+    with pytest.raises(ValueError):
+        mio.RunStore(0)
+
+
 # --- Charts and the script ---------------------------------------------------------------------------------
 
 def test_every_chart_builder_is_valid(runs):
@@ -247,6 +328,9 @@ def test_every_chart_builder_is_valid(runs):
     acc = validated(charts.weighting_accuracy(weighting, labels, "uncertainty"))
     assert len(acc.data) == 6 and max(t.line.width for t in acc.data if t.name == "uncertainty") > acc.data[0].line.width
     validated(charts.weighting_state(weighting["uncertainty"], weighting["normalized"]))
+    sigma = validated(charts.learned_sigma(weighting["uncertainty"]))
+    assert [t.name for t in sigma.data] == ["σ_alphabet", "σ_character"] and len(sigma.layout.shapes) == 1
+    assert len(validated(charts.loss_scales(scales[("plain", 1)], None, labels)).data) == 4  # the second run not trained yet
     scale = validated(charts.loss_scales(scales[("plain", 10000)], scales[("normalized", 10000)], labels))
     assert scale.layout.yaxis.type == "log" and len(scale.data) == 8
     assert set(charts.multi_io.__all__) <= set(charts.__all__)

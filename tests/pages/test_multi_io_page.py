@@ -3,10 +3,13 @@ page, its code panel reproduces the page's numbers, its checks pass, and a class
 PyTorch's error with a button that sets the value that fits."""
 from __future__ import annotations
 
+import re
+
 import pytest
+import streamlit as st
 
 from tests.pages.harness import open_page, run_snippet
-from ui import catalog
+from ui import catalog, classroom
 
 PAGE = next(p for p in catalog.topic_pages() if p.url_path == "multi-io")
 LINK = {"mio_image_size": "32", "mio_channels": "3 (RGB)", "mio_filters": "8", "mio_aux_dim": "12", "mio_image_embed": "64",
@@ -16,6 +19,46 @@ LINK = {"mio_image_size": "32", "mio_channels": "3 (RGB)", "mio_filters": "8", "
 
 def table(at, column: str):
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def training_caption(at) -> str:
+    return next(c.value for c in at.caption if "core.training.train" in c.value)
+
+
+def test_the_runs_train_live_once_and_later_reruns_draw_them_at_once(monkeypatch):
+    """First visit: each of the five runs is drawn while it trains (σ_k too, for uncertainty), redrawn a few times a
+    second at most; then kept. A rerun, or a control the runs do not read, trains nothing; λ retrains the fixed run only."""
+    drawn = []
+
+    def chart(fig, key, *args, **kwargs):
+        drawn.append((key, fig.layout.yaxis.title.text))
+        return real(fig, key, *args, **kwargs)
+
+    real = classroom.chart
+    monkeypatch.setattr(classroom, "chart", chart)
+    st.cache_resource.clear()  # no run kept from another test
+    at = open_page(PAGE, {"mio_epochs": "1", "mio_seed": "11", "mio_weighting": "Uncertainty (Kendall et al.)"})
+    assert not at.exception, [e.value for e in at.exception]
+    caption = training_caption(at)
+    assert "All five were trained just now" in caption and "nothing is downloaded" in caption
+    live = [title for key, title in drawn if key.startswith("mio_live_")]
+    sigma = [t for t in live if t.startswith("σ_k")]
+    assert len(live) - len(sigma) >= 5 and sigma  # each run drew its curves as it trained; the uncertainty run its σ_k
+    wall = float(re.search(r"([\d.]+) s for the five runs", caption).group(1))
+    assert len(live) - len(sigma) <= wall / 0.3 + 2 * 5, (len(live), wall)  # time-throttled, not one per step
+    assert "mio_heads" in [key for key, _ in drawn]  # then the finished chart, as before
+
+    for change in (lambda: at.run(), lambda: at.select_slider(key="mio_image_size").set_value("16").run(),
+                   lambda: at.radio(key="mio_weighting").set_value("Normalized by EMA").run()):
+        drawn.clear()
+        change()
+        assert not at.exception, [e.value for e in at.exception]
+        assert "None was retrained" in training_caption(at)
+        assert not [key for key, _ in drawn if key.startswith("mio_live_")]
+    drawn.clear()
+    at.slider(key="mio_weight_a").set_value(0.25).run()
+    assert "1 of them trained just now" in training_caption(at) and "the other 4 were trained earlier" in training_caption(at)
+    assert [key for key, _ in drawn if key.startswith("mio_live_")]
 
 
 def test_the_link_restores_the_view():
