@@ -268,8 +268,19 @@ def _for_projector(fig: go.Figure) -> go.Figure:
                 marker["color"] = _PRESENTER_COLORS.get(color, color)
             elif isinstance(color, (list, tuple)):  # one colour per point (the race's current positions)
                 marker["color"] = [_PRESENTER_COLORS.get(c, c) if isinstance(c, str) else c for c in color]
+            if isinstance(marker.get("colorbar"), dict):
+                marker["colorbar"].setdefault("tickfont", {})["size"] = round(theme.FONT_SIZE * 1.3)
+        if isinstance(trace.get("colorbar"), dict) or trace.get("type") in ("heatmap", "contour"):
+            trace.setdefault("colorbar", {}).setdefault("tickfont", {})["size"] = round(theme.FONT_SIZE * 1.3)
+        if trace.get("texttemplate") or trace.get("text") is not None:  # numbers written in cells or beside points
+            trace.setdefault("textfont", {})["size"] = theme.FONT_SIZE  # larger would not fit small cells
     layout = d.setdefault("layout", {})
     layout.setdefault("font", {})["size"] = round(theme.FONT_SIZE * 1.4)
+    # Set explicitly: Streamlit's theme otherwise sizes legends in rem, read before the presenter CSS applies.
+    layout.setdefault("legend", {}).setdefault("font", {})["size"] = round(theme.FONT_SIZE * 1.2)
+    for key, value in layout.items():
+        if key.startswith("coloraxis") and isinstance(value, dict):
+            value.setdefault("colorbar", {}).setdefault("tickfont", {})["size"] = round(theme.FONT_SIZE * 1.3)
     for key, axis in layout.items():
         if key.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
             axis.setdefault("tickfont", {})["size"] = round(theme.FONT_SIZE * 1.3)

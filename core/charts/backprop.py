@@ -26,7 +26,7 @@ def _columns(panels: Sequence[dict], first_rows: Sequence[str], samples: Sequenc
     """Heatmaps side by side, one per panel (title, z of shape (n, B)); every cell has the same size, so a
     layer's height is its width n. Cell text is shown while there is room for it."""
     k, rows = len(panels), max(p["z"].shape[0] for p in panels)
-    gap = 0.02
+    gap = 0.045  # room for the next panel's unit numbers (1, 2, …), also at a projector's type size
     width = (1 - gap * (k - 1)) / k
     n_cols = panels[0]["z"].shape[1]
     text = n_cols <= 2

@@ -132,15 +132,21 @@ def optimizer_race(
     loss_range = _loss_range(runs, grid.log_scale, grid)
     layout["yaxis2"].update(title={"text": "L(θ)"}, type="log" if grid.log_scale else "linear", range=loss_range,
                             exponentformat="power", side="right")
-    if grid.log_scale:  # whole decades when the axis spans several, else 1, 2, 5 within them
-        layout["yaxis2"]["dtick"] = 1 if loss_range[1] - loss_range[0] >= 3 else "D2"
+    if grid.log_scale:  # whole decades when the axis spans several, else 1, 2, 5 within them, all in one type size
+        if loss_range[1] - loss_range[0] >= 3:
+            layout["yaxis2"]["dtick"] = 1
+        else:
+            ticks = [m * 10.0**k for k in range(math.floor(loss_range[0]), math.ceil(loss_range[1]) + 1) for m in (1, 2, 5)
+                     if loss_range[0] <= math.log10(m * 10.0**k) <= loss_range[1]]
+            layout["yaxis2"].update(tickvals=ticks, ticktext=[f"{v:g}" for v in ticks])
     layout["annotations"][0]["x"], layout["annotations"][1]["x"] = 0.22, 0.78
     layout["shapes"] = [{"type": "line", "xref": "x2", "yref": "y2 domain", "x0": step, "x1": step, "y0": 0, "y1": 1,
                          "line": {"color": NEUTRAL, "width": 1.5, "dash": "dot"}}]
     layout["hovermode"] = "closest"
+    layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 70}  # the Play and Pause buttons sit under the contour
     layout["updatemenus"] = [{
-        "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 1.0, "xanchor": "left",
-        "yanchor": "top", "pad": {"l": 4, "t": 4}, "bgcolor": "#ffffff", "font": {"size": FONT_SIZE - 2, "color": "#222222"},
+        "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0.0, "xanchor": "left",
+        "yanchor": "top", "pad": {"t": 48},  # under the contour's x axis, off the paths "bgcolor": "#ffffff", "font": {"size": FONT_SIZE - 2, "color": "#222222"},
         "buttons": [
             {"label": "▶ Play", "method": "animate",
              "args": [None, {"frame": {"duration": 70, "redraw": False}, "transition": {"duration": 0},

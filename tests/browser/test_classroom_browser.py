@@ -3,10 +3,16 @@ the link box restores a view; presenter mode at a projector's 1280×720."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, wait_idle
+from tests.browser.conftest import wait_idle
+from ui import catalog
+
+#: Presenter screenshots, one per topic page, to look at after a run (git-ignored: `.gitignore` has `screenshots/`).
+PRESENTER_SHOTS = Path(__file__).resolve().parent / "screenshots"
 
 
 def open_classroom(page) -> None:
@@ -89,16 +95,60 @@ def test_the_link_box_restores_the_view_in_a_new_session(server, page, browser):
     other.context.close()
 
 
-def test_presenter_mode_at_a_projector_size(server, browser):
+# Every piece of text in the main area with a visible character, and the size it is set in: its own computed size,
+# except that a sub- or superscript (KaTeX's, or Plotly's <sub>/<sup> tspans and log-axis exponents) counts at the size
+# of the formula or label it belongs to, as typesetting shrinks those by design.
+TEXT_SIZES = r"""
+() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  const seen = new Set(), out = [];
+  const px = el => parseFloat(getComputedStyle(el).fontSize);
+  while (walker.nextNode()) {
+    const node = walker.currentNode, el = node.parentElement;
+    if (!el || seen.has(el) || !/[^\s\u200b]/.test(node.textContent)) continue;
+    seen.add(el);
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const chart = el.closest('.js-plotly-plot') !== null, formula = el.closest('.katex');
+    let size = px(el);
+    if (formula) size = px(formula);
+    else if (chart && el.tagName === 'tspan' && el.closest('text')) size = Math.max(size, px(el.closest('text')));
+    out.push({size, chart, text: node.textContent.trim().slice(0, 30)});
+  }
+  return out;
+}
+"""
+MIN_TEXT_PX = 14  # page text (markdown, metrics, code, alerts, widget labels, formulas) at a projector's 1280×720
+#: Chart text (tick labels, legends, annotations, colour bars, cell numbers): ui.classroom._for_projector sets each size.
+MIN_CHART_TEXT_PX = 14  # axis, legend, colour-bar and cell text drawn by plotly
+
+
+@pytest.mark.parametrize("info", catalog.topic_pages(), ids=lambda p: p.url_path)
+def test_presenter_mode_at_a_projector_size(server, browser, info):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
-    SCREENSHOTS.mkdir(exist_ok=True)
-    for path in ("optimizers", "conv-arithmetic?conv_h_in=7&conv_w_in=7", "softmax"):
-        page.goto(f"{server}/{path}{'&' if '?' in path else '?'}ui_presenter=true")
-        wait_idle(page)
-        page.wait_for_timeout(1500)
+    try:
+        page.goto(f"{server}/{info.url_path}?ui_presenter=true")
+        wait_idle(page, timeout=240_000)  # some pages train small models on their first load
+        if info.chart_on_load:
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # charts and tables fill in after the script ends
+        PRESENTER_SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(PRESENTER_SHOTS / f"presenter-{info.url_path}.png"))
         assert page.get_by_test_id("stException").count() == 0
         size = page.evaluate("getComputedStyle(document.documentElement).fontSize")
         assert size == "20px"
-        page.screenshot(path=str(SCREENSHOTS / f"presenter-{path.split('?')[0]}.png"))
-    context.close()
+
+        texts = page.evaluate(TEXT_SIZES)
+        assert len(texts) >= 5, "the page shows its content"
+        small = sorted((t["size"], t["text"]) for t in texts if not t["chart"] and t["size"] < MIN_TEXT_PX)
+        assert not small, f"text below {MIN_TEXT_PX}px in presenter mode: {small[:8]}"
+        chart_sizes = [t["size"] for t in texts if t["chart"]]
+        if info.chart_on_load:
+            assert chart_sizes, "the first chart has drawn its text"
+        small = sorted((t["size"], t["text"]) for t in texts if t["chart"] and t["size"] < MIN_CHART_TEXT_PX)
+        assert not small, f"chart text below {MIN_CHART_TEXT_PX}px in presenter mode: {small[:8]}"
+    finally:
+        context.close()
