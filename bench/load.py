@@ -1,11 +1,17 @@
 """Start-up, a whole class at once, and leaks: the Performance targets that need a real server.
 
-    .venv/bin/python bench/load.py [--sessions 30] [--training 5] [--leak-reruns 1000]
+    .venv/bin/python bench/load.py [--sessions 30] [--training 5] [--browsers B] [--leak-reruns 1000]
 
 - start: `make run`'s server start to Home rendered in Chromium, then the first visit of every page in the warm server;
-- class: N simultaneous browser sessions (one Chromium, N contexts), each opening 3 pages and moving their
-  main slider, T of them training in the Training studio; rerun times, failures, server memory, and
-  `/_stcore/health` latency polled all along; memory again after the sessions close;
+- class: N simultaneous sessions, each opening 3 pages and moving their main slider 4 times, T of them
+  training in the Training studio. B of them (default T: the trainers) are Chromium sessions (one Chromium,
+  B contexts); the other N - B are light clients (bench/wsclient.py) that speak Streamlit's websocket
+  protocol directly: the same page loads, script runs and widget states as a browser, so the same server
+  work, without a browser's CPU, which on 2 cores starves the very server it measures. A rerun's time runs
+  from the key press (light: the BackMsg) to the rerun's end read from the websocket (bench/wsclient.py's
+  RerunEnd), for Chromium then to the page idle. Rerun times (light and Chromium apart and together),
+  failures, CPU used by the server and by the clients, server memory, and `/_stcore/health` latency polled
+  all along; memory again after the sessions close;
 - live: a training run from the Training studio in Chromium against the same run in-process;
 - leak: 1000 reruns of one page in one AppTest session, resident memory before and after.
 Prints markdown tables; bench/run.py includes them.
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import resource
 import statistics
 import subprocess
 import sys
@@ -26,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.wsclient import RerunEnd, light_session  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 from ui import catalog  # noqa: E402
 
@@ -40,6 +48,14 @@ def rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a running process has used, in seconds (/proc/<pid>/stat)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -52,14 +68,16 @@ def start_times() -> list[tuple[str, float]]:
 
     port = free_port()
     rows = []
-    t0 = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = None
     try:
         with sync_playwright() as p:
+            # The visitor's browser is already open: launch it before the clock starts.
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            t0 = time.perf_counter()
+            server = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.port", str(port),
+                                       "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             while True:
                 try:
                     page.goto(f"http://127.0.0.1:{port}/", timeout=2000)
@@ -76,15 +94,31 @@ def start_times() -> list[tuple[str, float]]:
                 rows.append((f"first visit: {info.title}", time.perf_counter() - t))
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
     return rows
 
 
 # ---------------------------------------------------------------- a class at once
 async def _session(browser, base: str, i: int, pages: list[catalog.PageInfo], trains: bool, log: dict) -> None:
+    """One student in Chromium. A move's rerun time runs from the key press to the rerun's end read from the
+    page's websocket (RerunEnd, as the light clients read it), then the page idle: the page's script state
+    alone says "notRunning" until the server's first answer, so under load it showed idle before the rerun
+    had even begun. A press at an end of the range changes nothing, sends nothing, and is not counted."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     page = await context.new_page()
+    end = RerunEnd()
+
+    def frame(payload: bytes | str) -> None:
+        if isinstance(payload, bytes):
+            msg = ForwardMsg()
+            msg.ParseFromString(payload)
+            end.feed(msg)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", frame))
     try:
         plan = [p for p in pages if p.main_key]
         visits = [plan[(3 * i + k) % len(plan)] for k in range(3)]
@@ -93,11 +127,18 @@ async def _session(browser, base: str, i: int, pages: list[catalog.PageInfo], tr
             await page.wait_for_selector(IDLE, timeout=120_000)
             thumb = page.locator(f".st-key-{info.main_key}").get_by_role("slider")
             for move in range(4):
+                before = await thumb.input_value()
+                done = end.expect()
                 t = time.perf_counter()
                 await thumb.press("ArrowRight" if move % 2 == 0 else "ArrowLeft")
-                await page.wait_for_timeout(50)
+                if await thumb.input_value() == before:
+                    continue
+                try:
+                    await asyncio.wait_for(done, 120)
+                except asyncio.TimeoutError:
+                    raise TimeoutError(f"no end of the rerun within 120 s on {info.url_path}") from None
                 await page.wait_for_selector(IDLE, timeout=120_000)
-                log["reruns"].append(time.perf_counter() - t - 0.05)
+                log["reruns"].append(time.perf_counter() - t)
             if await page.locator("[data-testid='stException']").count():
                 log["failures"].append(f"session {i}: exception on {info.url_path}")
         if trains:
@@ -112,15 +153,24 @@ async def _session(browser, base: str, i: int, pages: list[catalog.PageInfo], tr
         await context.close()
 
 
-def class_at_once(sessions: int, training: int, base: str | None = None, server_pid: int | None = None) -> dict:
-    """N sessions at once against one server (or `base`, e.g. a load balancer); figures in a dict."""
+def class_at_once(sessions: int, training: int, base: str | None = None, server_pid: int | list[int] | None = None,
+                  browsers: int | None = None) -> dict:
+    """N sessions at once against one server (or `base`, e.g. a load balancer); figures in a dict.
+
+    Sessions 0..browsers-1 run in Chromium (the first `training` of them train), the others are light
+    websocket clients; session i visits the same pages whichever kind it is. `server_pid` may list
+    several processes (replicas): their memory is summed."""
     from playwright.async_api import async_playwright
 
+    browsers = training if browsers is None else browsers
+    if not 0 <= training <= browsers <= sessions:
+        raise ValueError(f"need 0 <= training ({training}) <= browsers ({browsers}) <= sessions ({sessions})")
     proc = None
     if base is None:
         port = free_port()
         proc = start_server(port)
         base, server_pid = f"http://127.0.0.1:{port}", proc.pid
+    pids = [server_pid] if isinstance(server_pid, int) else list(server_pid or [])
     health, memory, stop = [], [], threading.Event()
 
     def watch() -> None:
@@ -132,36 +182,79 @@ def class_at_once(sessions: int, training: int, base: str | None = None, server_
                 health.append(time.perf_counter() - t)
             except OSError:
                 health.append(float("inf"))
-            if server_pid:
-                memory.append(rss_mb(server_pid))
+            if pids:
+                memory.append(sum(rss_mb(pid) for pid in pids))
             stop.wait(0.5)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    log = {"reruns": [], "failures": [], "trained": 0}
+    browser_log = {"reruns": [], "failures": [], "trained": 0}
+    light_log = {"reruns": [], "failures": [], "unfinished": 0}
 
     async def run() -> None:
+        pages = catalog.topic_pages()
+        lights = [light_session(base, i, pages, light_log) for i in range(browsers, sessions)]
+        if not browsers:
+            await asyncio.gather(*lights)
+            return
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            pages = catalog.topic_pages()
-            await asyncio.gather(*(_session(browser, base, i, pages, i < training, log) for i in range(sessions)))
+            await asyncio.gather(*(_session(browser, base, i, pages, i < training, browser_log) for i in range(browsers)),
+                                 *lights)
             await browser.close()
 
-    t0 = time.perf_counter()
+    def cpu(who: int) -> float:
+        usage = resource.getrusage(who)
+        return usage.ru_utime + usage.ru_stime
+
+    t0, own0, children0 = time.perf_counter(), cpu(resource.RUSAGE_SELF), cpu(resource.RUSAGE_CHILDREN)
+    server0 = sum(cpu_seconds(pid) for pid in pids)
     try:
         asyncio.run(run())
         wall = time.perf_counter() - t0
+        server_cpu = sum(cpu_seconds(pid) for pid in pids) - server0 if pids else float("nan")
+        # the clients' own cost: this process (light clients, Playwright's Python side, the health watcher),
+        # and Chromium with Playwright's driver (children that have exited; the server is still running)
+        own_cpu, browser_cpu = cpu(resource.RUSAGE_SELF) - own0, cpu(resource.RUSAGE_CHILDREN) - children0
         time.sleep(10)  # sessions closed: their runs stop, caches stay
-        after = rss_mb(server_pid) if server_pid else float("nan")
+        after = sum(rss_mb(pid) for pid in pids) if pids else float("nan")
     finally:
         stop.set()
         watcher.join()
         if proc is not None:
             proc.terminate()
-    return {"sessions": sessions, "training": training, "trained": log["trained"], "wall": wall,
-            "p50": statistics.median(log["reruns"]) if log["reruns"] else float("nan"), "p95": pct(log["reruns"], 0.95),
-            "reruns": len(log["reruns"]), "failures": log["failures"], "peak_mb": max(memory, default=float("nan")),
-            "after_mb": after, "health_max": max(health, default=float("nan"))}
+    reruns = browser_log["reruns"] + light_log["reruns"]
+
+    def p50(values: list[float]) -> float:
+        return statistics.median(values) if values else float("nan")
+
+    return {"sessions": sessions, "training": training, "browsers": browsers, "light": sessions - browsers,
+            "trained": browser_log["trained"], "wall": wall,
+            "p50": p50(reruns), "p95": pct(reruns, 0.95), "reruns": len(reruns),
+            "browser_p50": p50(browser_log["reruns"]), "browser_p95": pct(browser_log["reruns"], 0.95),
+            "browser_reruns": len(browser_log["reruns"]),
+            "light_p50": p50(light_log["reruns"]), "light_p95": pct(light_log["reruns"], 0.95),
+            "light_reruns": len(light_log["reruns"]), "light_unfinished": light_log["unfinished"],
+            "failures": browser_log["failures"] + light_log["failures"], "peak_mb": max(memory, default=float("nan")),
+            "after_mb": after, "health_max": max(health, default=float("nan")),
+            "own_cpu": own_cpu, "browser_cpu": browser_cpu, "server_cpu": server_cpu}
+
+
+def class_rows(r: dict) -> str:
+    """The sessions, reruns, failures and trainings rows of a class-at-once table (bench/replicas.py prints them too)."""
+    return "\n".join([
+        f"| sessions in Chromium / light websocket clients | {r['browsers']} / {r['light']} |",
+        f"| reruns measured: all / light / Chromium | {r['reruns']} / {r['light_reruns']} / {r['browser_reruns']} |",
+        f"| rerun p50 / p95, all (s) | {r['p50']:.2f} / {r['p95']:.2f} |",
+        f"| rerun p50 / p95, light clients (s) | {r['light_p50']:.2f} / {r['light_p95']:.2f} |",
+        f"| rerun p50 / p95, Chromium (s) | {r['browser_p50']:.2f} / {r['browser_p95']:.2f} |",
+        f"| light reruns that ended idle without their script_finished (Chromium calls that idle too) | "
+        f"{r['light_unfinished']} |",
+        f"| failures | {len(r['failures'])} |",
+        f"| trainings finished | {r['trained']} of {r['training']} |",
+        f"| CPU (s): server / bench process with the light clients / Chromium and its driver | "
+        f"{r['server_cpu']:.0f} / {r['own_cpu']:.0f} / {r['browser_cpu']:.0f} |",
+    ])
 
 
 # ---------------------------------------------------------------- training with the live page attached
@@ -245,6 +338,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--training", type=int, default=5)
+    parser.add_argument("--browsers", type=int, default=None,
+                        help="sessions in Chromium, the first --training of them training; the others are light "
+                             "websocket clients (default: as many as --training)")
     parser.add_argument("--leak-reruns", type=int, default=1000)
     parser.add_argument("--live-epochs", type=int, default=10)
     parser.add_argument("--only", choices=("start", "class", "live", "leak"))
@@ -255,11 +351,11 @@ def main() -> None:
         print("\n".join(f"| {name} | {s:.2f} |" for name, s in rows))
         print()
     if args.only in (None, "class"):
-        r = class_at_once(args.sessions, args.training)
-        print(f"### {r['sessions']} sessions at once, {r['training']} of them training (one server)\n")
+        r = class_at_once(args.sessions, args.training, browsers=args.browsers)
+        print(f"### {r['sessions']} sessions at once ({r['browsers']} in Chromium, {r['light']} light websocket "
+              f"clients), {r['training']} of them training (one server)\n")
         print("| what | value |\n|---|---:|")
-        print(f"| reruns measured | {r['reruns']} |\n| rerun p50 / p95 (s) | {r['p50']:.2f} / {r['p95']:.2f} |")
-        print(f"| failures | {len(r['failures'])} |\n| trainings finished | {r['trained']} of {r['training']} |")
+        print(class_rows(r))
         print(f"| server memory, peak (MB) | {r['peak_mb']:.0f} |\n| server memory 10 s after the sessions closed (MB) | {r['after_mb']:.0f} |")
         print(f"| slowest /_stcore/health answer (s) | {r['health_max']:.2f} |\n| wall time (s) | {r['wall']:.0f} |")
         for failure in r["failures"][:10]:

@@ -3,6 +3,7 @@ outgrows one server process (README, "Hosting a class of 300").
 
     .venv/bin/python bench/replicas.py serve --replicas 3 --port 8500   # run it (Ctrl-C stops everything)
     .venv/bin/python bench/replicas.py bench --replicas 3                # the 30-session test through it
+    .venv/bin/python bench/replicas.py bench --replicas 2 --browsers 5   # 5 in Chromium, 25 light clients (bench/load.py)
 
 Each replica is the app (`python -m ui.serve`) on its own port; nginx (Debian's package) routes each browser to
 one replica by a cookie it sets (so a session's websocket, uploads and images reach the same process)
@@ -108,6 +109,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--training", type=int, default=5)
+    parser.add_argument("--browsers", type=int, default=None,
+                        help="bench: sessions in Chromium (the first --training of them train); the others are "
+                             "light websocket clients that carry nginx's route cookie (default: as many as --training)")
     args = parser.parse_args()
     port = args.port or free_port()
     apps, nginx, tmp = start(args.replicas, port)
@@ -116,15 +120,16 @@ def main() -> None:
             print(f"DL Explorer: {args.replicas} replicas behind http://127.0.0.1:{port} (Ctrl-C stops)")
             nginx.wait()
         else:
-            from bench.load import class_at_once, rss_mb
+            from bench.load import class_at_once, class_rows
 
-            r = class_at_once(args.sessions, args.training, base=f"http://127.0.0.1:{port}")
-            memory = sum(rss_mb(p.pid) for p in apps)
-            print(f"### {r['sessions']} sessions at once through nginx, {args.replicas} replicas, {r['training']} training\n")
+            r = class_at_once(args.sessions, args.training, base=f"http://127.0.0.1:{port}",
+                              server_pid=[p.pid for p in apps], browsers=args.browsers)
+            print(f"### {r['sessions']} sessions at once through nginx ({r['browsers']} in Chromium, {r['light']} light "
+                  f"websocket clients), {args.replicas} replicas, {r['training']} training\n")
             print("| what | value |\n|---|---:|")
-            print(f"| reruns measured | {r['reruns']} |\n| rerun p50 / p95 (s) | {r['p50']:.2f} / {r['p95']:.2f} |")
-            print(f"| failures | {len(r['failures'])} |\n| trainings finished | {r['trained']} of {r['training']} |")
-            print(f"| all replicas' memory after the sessions closed (MB) | {memory:.0f} |")
+            print(class_rows(r))
+            print(f"| all replicas' memory, peak (MB) | {r['peak_mb']:.0f} |")
+            print(f"| all replicas' memory 10 s after the sessions closed (MB) | {r['after_mb']:.0f} |")
             print(f"| slowest /_stcore/health answer (s) | {r['health_max']:.2f} |\n| wall time (s) | {r['wall']:.0f} |")
             for failure in r["failures"][:10]:
                 print(f"\n- {failure}")
