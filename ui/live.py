@@ -50,11 +50,24 @@ class Job:
     stop_event: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     thread: threading.Thread | None = None
+    _tables: tuple = field(default=(-1, None), repr=False)  # (number of records, history tables), see tables()
 
     def snapshot(self) -> list[training.Record]:
         """The records so far (a copy)."""
         with self.lock:
             return list(self.records)
+
+    def tables(self) -> tuple:
+        """`training.history` of the records so far: (per step, per epoch), rebuilt only when records were added,
+        so the curves' refresh does not redo finished runs (the engine's thread shares the GIL with it)."""
+        with self.lock:
+            count = len(self.records)
+            if self._tables[0] == count and self._tables[1] is not None:
+                return self._tables[1]
+            records = list(self.records)
+        tables = training.history(records)
+        self._tables = (count, tables)
+        return tables
 
     @property
     def running(self) -> bool:
