@@ -47,6 +47,10 @@ def training_curves(
     layout["xaxis"]["title"] = {"text": "step"}
     layout["xaxis2"]["title"] = {"text": "epoch"}
     layout["yaxis"].update(type="log", nticks=6)  # a log axis over less than a decade otherwise labels every 0.2
+    losses = np.concatenate([np.asarray(t["y"], dtype=float) for t in data if t.get("yaxis", "y") == "y"] or [np.ones(1)])
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    if len(losses) and np.log10(losses.max() / losses.min()) >= 1.5:
+        layout["yaxis"]["dtick"] = 1  # over decades: label 1, 0.1, 0.01 only, not the small in-between 2s and 5s
     last_epoch = max((int(e.epoch.max()) for _, _, e, _ in runs if len(e)), default=1)
     layout["xaxis2"].update(tickmode="linear", tick0=1, dtick=max(1, -(-last_epoch // 10)))  # whole epochs only
     layout["hovermode"] = "closest"

@@ -164,3 +164,15 @@ def test_bad_tables_get_a_clear_message():
         uploads.binary_table(three, "y")
     with pytest.raises(uploads.UploadError, match="need at least"):
         uploads.series(pd.DataFrame({"v": range(rows)}), "v", 96)
+
+
+def test_the_loss_axis_labels_whole_decades_only_when_the_loss_spans_them():
+    from core import charts
+
+    def figure(losses):
+        steps = pd.DataFrame({"step": range(1, len(losses) + 1), "train_loss": losses})
+        epochs = pd.DataFrame({"step": [len(losses)], "epoch": [1], "val_loss": [losses[-1]], "r2": [0.5]})
+        return charts.training_curves([("run 1", steps, epochs, list(losses))], "r2", "R²").to_dict()["layout"]["yaxis"]
+
+    assert figure([1.0, 0.3, 0.05, 0.01]).get("dtick") == 1
+    assert "dtick" not in figure([0.70, 0.69, 0.68, 0.66])
