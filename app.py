@@ -1,7 +1,7 @@
 """DL Explorer: page configuration and navigation. Sections follow the course chapters."""
 import streamlit as st
 
-from ui import catalog, classroom, startup
+from ui import catalog, classroom, gate, startup
 
 startup.begin()  # once per process, in the background: torch threads, heavy imports, gc.freeze
 
@@ -18,10 +18,11 @@ pages = {
     },
 }
 page = st.navigation(pages, expanded=True)  # every page listed: students see where they are
-classroom.begin(page.url_path)
-classroom.sidebar()
-classroom.link_box()
-classroom.lesson_bar(page.url_path)
-if page.url_path not in ("", catalog.HOME.url_path):
-    startup.wait()  # Home is drawn while torch loads; a topic page needs it
-page.run()
+with gate.slot():  # a few runs at a time, so a whole class moving sliders does not starve the server
+    classroom.begin(page.url_path)
+    classroom.sidebar()
+    classroom.link_box()
+    classroom.lesson_bar(page.url_path)
+    if page.url_path not in ("", catalog.HOME.url_path):
+        startup.wait()  # Home is drawn while torch loads; a topic page needs it
+    page.run()
