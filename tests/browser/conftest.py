@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -37,12 +38,15 @@ def start_server(port: int, env: dict[str, str] | None = None, script: str | Non
     /_stcore/health answers. `plain=True` starts the app with plain `streamlit run app.py`."""
     start = ["-m", "ui.serve"] if script is None and not plain else ["-m", "streamlit", "run", script or str(ROOT / "app.py")]
     cmd = [sys.executable, *start, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # The server's output goes to a file, not a pipe nobody reads: a full pipe (64 KB of log lines) would block
+    # the server's next log write and stall it. `proc.log` names the file, for reading after a failure.
+    log = tempfile.NamedTemporaryFile("w+", prefix=f"dlx-server-{port}-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, text=True)
+    proc.log = log.name
     deadline = time.time() + 90
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{proc.stdout.read()}")
+            raise RuntimeError(f"streamlit exited early:\n{Path(log.name).read_text()}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1) as r:
                 if r.status == 200:
