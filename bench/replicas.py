@@ -120,7 +120,7 @@ def main() -> None:
             print(f"DL Explorer: {args.replicas} replicas behind http://127.0.0.1:{port} (Ctrl-C stops)")
             nginx.wait()
         else:
-            from bench.load import class_at_once, class_rows
+            from bench.load import class_at_once, class_rows, health_rows
 
             r = class_at_once(args.sessions, args.training, base=f"http://127.0.0.1:{port}",
                               server_pid=[p.pid for p in apps], browsers=args.browsers)
@@ -130,7 +130,7 @@ def main() -> None:
             print(class_rows(r))
             print(f"| all replicas' memory, peak (MB) | {r['peak_mb']:.0f} |")
             print(f"| all replicas' memory 10 s after the sessions closed (MB) | {r['after_mb']:.0f} |")
-            print(f"| slowest /_stcore/health answer (s) | {r['health_max']:.2f} |\n| wall time (s) | {r['wall']:.0f} |")
+            print(f"{health_rows(r)}\n| wall time (s) | {r['wall']:.0f} |")
             for failure in r["failures"][:10]:
                 print(f"\n- {failure}")
     except KeyboardInterrupt:
