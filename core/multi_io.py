@@ -470,6 +470,23 @@ class Run:
 RunKey = tuple[str, str, float, float, int, float, int]  # task, scheme, weight_a, lr, epochs, unit, seed: train_heads' arguments
 
 
+def page_runs(shown: str) -> list[tuple[str, str]]:
+    """The five (task, scheme) runs of the page, the weighting shown in detail first."""
+    return [("weighting", shown), *(("weighting", s) for s in SCHEMES if s != shown), *(("scales", s) for s in SCALE_RUNS)]
+
+
+def run_key(task: str, scheme: str, weight_a: float, lr: float, epochs: int, unit: float, seed: int) -> RunKey:
+    """`train_heads`' arguments for one page run: only the fixed run reads λ, only the loss-scale runs the unit,
+    so moving λ retrains one run and the unit two."""
+    return (task, scheme, weight_a if (task, scheme) == ("weighting", "fixed") else 0.5, lr, epochs,
+            float(unit) if task == "scales" else 1.0, seed)
+
+
+def kendall_weight(sigma: float) -> float:
+    """1 / (2σ²), the uncertainty run's weight on a loss."""
+    return 0.5 / sigma**2 if sigma > 0 else float("inf")
+
+
 @dataclass(frozen=True)
 class Progress:
     """A two-head run while it trains: one for each record of the engine, then a last one that carries the finished

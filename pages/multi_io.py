@@ -42,15 +42,8 @@ def pct(x: float) -> float:
     return 100 * x
 
 
-def kendall_weight(sigma: float) -> float:
-    """1 / (2σ²), the uncertainty run's weight on a loss."""
-    return 0.5 / sigma**2 if sigma > 0 else float("inf")
-
-
 def run_key(task: str, scheme: str) -> mio.RunKey:
-    """`train_heads`' arguments for one of the page's five runs; only the fixed run reads λ, only the scale runs the unit."""
-    return (task, scheme, weight_a if (task, scheme) == ("weighting", "fixed") else 0.5, lr, epochs,
-            float(unit) if task == "scales" else 1.0, seed)
+    return mio.run_key(task, scheme, weight_a, lr, epochs, unit, seed)
 
 
 def run_name(task: str, scheme: str) -> str:
@@ -149,7 +142,7 @@ right.markdown(
 
 # A run not kept yet trains here, its curves drawn into these placeholders as they grow; a kept run shows at once.
 status, problems, live_curves, live_sigma = st.empty(), st.container(), st.empty(), st.empty()
-order = [("weighting", weighting), *(("weighting", s) for s in mio.SCHEMES if s != weighting), *(("scales", s) for s in mio.SCALE_RUNS)]
+order = mio.page_runs(weighting)
 store = finished_runs()
 finished = {name: store.get(run_key(*name)) for name in order}
 todo = [name for name in order if finished[name] is None]  # the run shown in detail first
@@ -255,8 +248,8 @@ with panels.math_panel("mio"):
                 r"which keeps $\sigma_k$ positive and the loss smooth:")
     st.latex(r"\mathcal{L} = \sum_k \frac{1}{2\sigma_k^2} L_k + \log \sigma_k = \sum_k \tfrac{1}{2} e^{-s_k} L_k + \tfrac{1}{2} s_k, "
              r"\qquad \frac{\partial \mathcal{L}}{\partial s_k} = \tfrac{1}{2} - \tfrac{1}{2} e^{-s_k} L_k")
-    st.latex(rf"\sigma_{{alphabet}} = {sigma['alphabet']:.4f} \Rightarrow \tfrac{{1}}{{2\sigma^2}} = {kendall_weight(sigma['alphabet']):.4f}, \qquad "
-             rf"\sigma_{{character}} = {sigma['character']:.4f} \Rightarrow \tfrac{{1}}{{2\sigma^2}} = {kendall_weight(sigma['character']):.4f}")
+    st.latex(rf"\sigma_{{alphabet}} = {sigma['alphabet']:.4f} \Rightarrow \tfrac{{1}}{{2\sigma^2}} = {mio.kendall_weight(sigma['alphabet']):.4f}, \qquad "
+             rf"\sigma_{{character}} = {sigma['character']:.4f} \Rightarrow \tfrac{{1}}{{2\sigma^2}} = {mio.kendall_weight(sigma['character']):.4f}")
     st.markdown(r"The gradient is 0 at $\sigma_k^2 = L_k$: a head with a larger loss ends with a smaller weight. The page uses "
                 r"the course's ½ form for both heads; Kendall et al. derive it for regression heads and, for classification, "
                 r"a form without the ½ on $L_k$: $\frac{1}{\sigma_k^2} L_k + \log \sigma_k$.")

@@ -342,3 +342,12 @@ def test_the_script_compiles_with_every_value_written_in():
     assert "nn.Linear(70, 5)" in code and "SEED, LR, EPOCHS = 7, 0.01, 3" in code and "UNIT = 1000" in code
     assert "weight_a=0.25" in code
     assert not any(slot in code for slot in ("{size}", "{half}", "{beta}", "{batch}", "{n_total}", "{n_train}"))
+
+
+def test_page_runs_retrain_only_what_a_control_changes():
+    assert mio.page_runs("uncertainty")[0] == ("weighting", "uncertainty") and len(set(mio.page_runs("fixed"))) == 5
+    keys = lambda w, u: {name: mio.run_key(*name, w, 0.003, 8, u, 0) for name in mio.page_runs("fixed")}  # noqa: E731
+    a, b, c = keys(0.5, 100), keys(0.2, 100), keys(0.5, 1)
+    assert [n for n in a if a[n] != b[n]] == [("weighting", "fixed")]
+    assert [n for n in a if a[n] != c[n]] == [("scales", "plain"), ("scales", "normalized")]
+    assert mio.kendall_weight(1.0) == 0.5 and mio.kendall_weight(0.0) == float("inf")
