@@ -135,6 +135,9 @@ def browser_rows(repeats: int, gc_compare: bool = False) -> list[tuple[str, floa
     floor = start_server(port, script=str(ROOT / "bench" / "floor_app.py"))
     try:
         rows.append(("floor (one slider, one chart)", *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/", "floor_n", repeats))))
+        for k in (3, 6):  # what each further chart redrawn on a move costs
+            rows.append((f"floor with {k} charts, all redrawn on a move",
+                         *summary(browser_slider_to_chart(f"http://127.0.0.1:{port}/?charts={k}", "floor_n", repeats))))
     finally:
         floor.terminate()
     for freeze in ("1", "0") if gc_compare else ("1",):

@@ -137,8 +137,9 @@ st.caption("The rug under the series marks every target in the span: green for a
 st.subheader("Temporal split against random split")
 table = pd.DataFrame([{"split": name, "train windows": len(o.split.train), "test windows": len(o.split.test),
                        "test overlapping train": o.overlapping, "test targets seen in train": o.seen,
-                       "test MSE (kW²)": fits[name].test_mse if fits else None, "test MAE (kW)": fits[name].test_mae if fits else None,
-                       "train MSE (kW²)": fits[name].train_mse if fits else None} for name, o in overlap.items()])
+                       **({"test MSE (kW²)": fits[name].test_mse, "test MAE (kW)": fits[name].test_mae,
+                           "train MSE (kW²)": fits[name].train_mse} if fits else {})}  # the errors appear once trained
+                      for name, o in overlap.items()])
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "test overlapping train": st.column_config.NumberColumn(help="Test windows that share at least one reading with a training window."),
     "test targets seen in train": st.column_config.NumberColumn(help="Test targets that are an input of some training window."),
