@@ -270,13 +270,104 @@ def _histograms(t: torch.Tensor, finite: np.ndarray) -> tuple[np.ndarray, np.nda
     return counts, edges
 
 
+@dataclass
+class _Stack:
+    """The layers drawn so far for one (width, scheme, Kaiming's nonlinearity, seed), in the order `mlp` draws them:
+    layer l's weight, then its bias, from one generator. Layer l's draws never depend on the depth of the network,
+    so every depth is a prefix of one stack."""
+
+    weights: list[torch.Tensor]  # (n, n) each, never written to after the draw
+    biases: list[torch.Tensor]  # (n,) each
+    states: list[torch.Tensor]  # the generator's state after each layer's draws
+    w_norm: list[float]  # ‖W‖ of each weight matrix, as _norms computes it
+    w_max: list[float]  # the largest |W| of each
+    b_norm: list[float]  # ‖b‖ of each bias
+    first: tuple[float, float] | None  # layer 1's _layer_one_prediction
+    lock: threading.Lock
+
+    @property
+    def values(self) -> int:
+        return sum(w.numel() + b.numel() for w, b in zip(self.weights, self.biases))
+
+
+#: Drawn layers kept for the next pass, least recently used first. Moving the depth, the activation (but for Kaiming's
+#: gain) or BatchNorm changes no draw, so those passes reuse the stack instead of drawing up to 13 million numbers again.
+_STACKS: dict[tuple, _Stack] = {}
+_STACKS_LOCK = threading.Lock()
+STACK_BUDGET = 2**24  # values kept at most (64 MB of float32): one 50-layer stack at width 512 and a few narrower ones
+
+
+def _stack(width: int, activation: str, scheme: str, seed: int) -> _Stack:
+    key = (width, scheme, nonlinearity(activation) if scheme in ("kaiming_uniform", "kaiming_normal") else None, seed)
+    with _STACKS_LOCK:
+        stack = _STACKS.pop(key, None) or _Stack([], [], [], [], [], [], None, threading.Lock())
+        _STACKS[key] = stack  # now the most recently used
+    return stack
+
+
+def _keep_within_budget(current: _Stack) -> None:
+    with _STACKS_LOCK:
+        total = sum(s.values for s in _STACKS.values())
+        for key in list(_STACKS):
+            if total <= STACK_BUDGET:
+                break
+            if _STACKS[key] is not current:
+                total -= _STACKS.pop(key).values
+
+
+def _drawn(depth: int, width: int, activation: str, scheme: str, seed: int) -> _Stack:
+    """The first `depth` layers of the stack for these settings, drawing the ones not drawn yet exactly as `mlp` does
+    (`init_linear` on a `skip_init` Linear, from a generator seeded with `seed` or restored to where the last one left
+    it). Its lists are only ever appended to, so the first `depth` entries stay what they are."""
+    stack = _stack(width, activation, scheme, seed)
+    with stack.lock:
+        if len(stack.weights) < depth:
+            g = generator(seed)
+            if stack.states:
+                g.set_state(stack.states[-1])
+            with torch.no_grad():
+                while len(stack.weights) < depth:
+                    linear = nn.utils.skip_init(nn.Linear, width, width)
+                    init_linear(linear, scheme, activation, g)
+                    w, b = linear.weight.detach(), linear.bias.detach()
+                    stack.w_norm.append(float(_norms([w])[0]))
+                    stack.b_norm.append(float(_norms([b])[0]))
+                    stack.w_max.append(max(float(w.amax()), -float(w.amin())))
+                    if stack.first is None:
+                        stack.first = _layer_one_prediction(w, b)
+                    stack.weights.append(w)
+                    stack.biases.append(b)
+                    stack.states.append(g.get_state())
+    _keep_within_budget(stack)
+    return stack
+
+
+def _linear(w: torch.Tensor, b: torch.Tensor) -> nn.Linear:
+    """An nn.Linear whose weight and bias are w and b themselves (no copy; built on the meta device, so nothing is drawn)."""
+    linear = nn.Linear(w.shape[1], w.shape[0], device="meta")
+    linear.weight, linear.bias = nn.Parameter(w), nn.Parameter(b)
+    return linear
+
+
 def run_pass(depth: int, width: int, activation: str, scheme: str, batchnorm: bool, seed: int = 0) -> Pass:
     """Draw the MLP, push a batch x ~ N(0, 1) through it in train mode, and backpropagate
     L = (1/B)·Σ r ⊙ a⁽ᴸ⁾ with r ~ N(0, 1): every output receives a gradient of the same size, so what
     reaches each layer shows what the layers on the way did to it.
+
+    The network is `mlp(depth, width, activation, scheme, batchnorm, generator(seed))`, and x and r are the generator's
+    next draws; the drawn layers (and their statistics) are kept and shared by later passes (see `_drawn`), with the
+    same numbers as drawing them again (tests/core/test_initialization.py).
     """
-    g = generator(seed)
-    net = mlp(depth, width, activation, scheme, batchnorm, g)
+    if not 1 <= depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}")
+    if width < 1:
+        raise ValueError("width must be at least 1")
+    activation_module(activation), weight_std(scheme, activation, width, width)  # unknown names raise here, not in the cache
+    stack, L = _drawn(depth, width, activation, scheme, seed), depth
+    g = torch.Generator()
+    g.set_state(stack.states[L - 1])  # where drawing the L layers left the generator
+    net = nn.Sequential(*(nn.Sequential(_linear(w, b), *([nn.BatchNorm1d(width)] if batchnorm else []), activation_module(activation))
+                          for w, b in zip(stack.weights[:L], stack.biases[:L])))
     for name, param in net.named_parameters():
         param.requires_grad_(name.endswith(".0.weight"))  # only the Linear weights' gradients are measured
     B = batch_size(width)
@@ -302,15 +393,14 @@ def run_pass(depth: int, width: int, activation: str, scheme: str, batchnorm: bo
         finite = np.isfinite(var_z) & np.isfinite(var_u) & np.isfinite(var_a)
         linears = [block[0] for block in net]
 
-        weights, biases = [m.weight for m in linears], [m.bias for m in linears]
-        msq_w = _norms(weights) ** 2 / weights[0].numel()
-        msq_b = _norms(biases) ** 2 / biases[0].numel()
-        max_w = max(max(float(w.amax()), -float(w.amin())) for w in weights)
-        grad_norm = _norms([w.grad for w in weights])
+        msq_w = np.array(stack.w_norm[:L]) ** 2 / (width * width)
+        msq_b = np.array(stack.b_norm[:L]) ** 2 / width
+        max_w = max(stack.w_max[:L])
+        grad_norm = _norms([m.weight.grad for m in linears])
         share, dead = _shares(U, activation, finite)
         u_counts, u_edges = _histograms(U, finite)
         a_counts, a_edges = _histograms(A, finite)
-        first = _layer_one(x, Z[0], linears[0])
+        first = _layer_one(x, Z[0], linears[0], stack.first)
         bn = _batchnorm_one(Z[0], U[0], net[0][1]) if batchnorm else (math.nan, math.nan)
     return Pass(depth, width, activation, scheme, batchnorm, B, weight_variance(scheme, activation, width, width),
                 bias_variance(scheme, width), np.concatenate([var_in, var_a[:-1]]), np.concatenate([msq_in, msq_a[:-1]]),
@@ -343,18 +433,28 @@ def _shares(U: torch.Tensor, activation: str, finite: np.ndarray) -> tuple[np.nd
     return share, dead
 
 
-def _layer_one(x: torch.Tensor, z: torch.Tensor, linear: nn.Linear) -> tuple[float, float, float]:
+def _layer_one(x: torch.Tensor, z: torch.Tensor, linear: nn.Linear,
+               prediction: tuple[float, float] | None = None) -> tuple[float, float, float]:
     """Layer 1's E[z²] against n·E[W²]·E[x²] + E[b²] for the drawn W and b, and the standard error of the batch mean.
 
     Given W and b, with x ~ N(0, I): E‖Wx + b‖² = ‖W‖²_F + ‖b‖², Var‖Wx + b‖² = 2‖WWᵀ‖²_F + 4 bᵀWWᵀb.
+
+    Args:
+        prediction: `_layer_one_prediction` of the layer's W and b, when already known.
     """
-    W, b = linear.weight.detach(), linear.bias.detach()  # (n_out, n_in), (n_out,)
-    n_out, B = W.shape[0], x.shape[0]
+    n_out, B = linear.weight.shape[0], x.shape[0]
+    predicted, var_row = prediction or _layer_one_prediction(linear.weight.detach(), linear.bias.detach())
+    return float(z.double().square().mean()), predicted, math.sqrt(var_row / B) / n_out
+
+
+def _layer_one_prediction(W: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+    """What `_layer_one` needs of W (n_out, n_in) and b (n_out,) alone: the predicted E[z²] = (‖W‖²_F + ‖b‖²)/n_out, and
+    Var‖Wx + b‖² = 2‖WWᵀ‖²_F + 4 bᵀWWᵀb for x ~ N(0, I)."""
+    n_out = W.shape[0]
     gram = (W @ W.T).double()  # (n_out, n_out); float32 is precise enough for a standard error
     b = b.double()
     predicted = float((torch.linalg.vector_norm(W, dtype=torch.float64) ** 2 + b.square().sum()) / n_out)
-    var_row = float(2 * gram.square().sum() + 4 * b @ gram @ b)
-    return float(z.double().square().mean()), predicted, math.sqrt(var_row / B) / n_out
+    return predicted, float(2 * gram.square().sum() + 4 * b @ gram @ b)
 
 
 def _batchnorm_one(z: torch.Tensor, u: torch.Tensor, bn: nn.BatchNorm1d) -> tuple[float, float]:
@@ -509,13 +609,37 @@ def base_rate_loss() -> float:
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))
 
 
+class WaterBatches(data.WaterDataset):
+    """The course's WaterDataset, read a batch at a time: a DataLoader hands `__getitems__` the indices of a whole
+    batch, so a batch is two index operations instead of one `__getitem__` per sample and a collate. The batches are
+    the very tensors `DataLoader(WaterDataset(...))` makes: the same rows, in the same order, with the same dtypes."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__(frame)
+        self._x = torch.from_numpy(self.data[:, :-1])  # (N, d) float32: what __getitem__'s rows stack to
+        self._y = torch.from_numpy(self.data[:, -1])  # (N,) float32
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        rows = torch.as_tensor(indices, dtype=torch.long)
+        return self._x[rows], self._y[rows]
+
+
+def _batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    return batch  # WaterBatches.__getitems__ already returns the batch
+
+
+def water_loader(frame: pd.DataFrame, batch_size: int, g: torch.Generator | None = None) -> DataLoader:
+    """`DataLoader(WaterDataset(frame), batch_size, shuffle=g is not None, generator=g)`, reading whole batches."""
+    return DataLoader(WaterBatches(frame), batch_size=batch_size, shuffle=g is not None, generator=g, collate_fn=_batch)
+
+
 def train_run(scheme: str, activation: str, batchnorm: bool, seed: int = 0) -> TrainRun:
     """The deep MLP 9 → TRAIN_DEPTH × [Linear(·, 32) → (BatchNorm1d) → activation] → Linear(32, 1), every Linear drawn
     by `scheme`, trained by `core.training.train` with BCEWithLogitsLoss and SGD + momentum on the water data."""
     train_df, val_df = data.water_frames()
     model = mlp(TRAIN_DEPTH, TRAIN_WIDTH, activation, scheme, batchnorm, generator(seed), n_in=train_df.shape[1] - 1, n_out=1)
-    train_loader = DataLoader(data.WaterDataset(train_df), batch_size=TRAIN_BATCH, shuffle=True, generator=generator(seed + 1))
-    val_loader = DataLoader(data.WaterDataset(val_df), batch_size=len(val_df))
+    train_loader = water_loader(train_df, TRAIN_BATCH, generator(seed + 1))
+    val_loader = water_loader(val_df, len(val_df))
     bce = nn.BCEWithLogitsLoss()
 
     def loss_fn(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -1,18 +1,27 @@
 """Races of the real `torch.optim` optimizers on a two-parameter loss surface, and a fair learning-rate search.
 
-Every optimizer gets its own leaf tensor θ = (x, y) of dtype float64 and takes real `optimizer.step()`s.
-The gradient each step is the surface's closed-form ∇L (core.surfaces.gradient, checked against
-autograd) evaluated for all optimizers at once, plus the step's noise ξ_t on the noisy quadratic:
-one small tensor op per step instead of one autograd graph per optimizer. A path stops at the first
+Every optimizer gets its own tensor θ = (x, y) of dtype float64 (a row of one (P, 2) tensor) and is a real
+`torch.optim` optimizer: its first `step()` is its own, and every later step calls the functional implementation
+that `step()` calls (`torch.optim.adam.adam`, ...) with the same arguments and state, without `step()`'s per-call
+overhead; the paths are bit-identical to the class API's (tests/core/test_optimizers.py). Schedules are
+`torch.optim.lr_scheduler`'s rates, computed once per (schedule, η, steps). The gradient each step is the
+surface's closed-form ∇L (core.surfaces.gradient, checked against autograd), plus the step's noise ξ_t on the
+noisy quadratic: a few float operations per optimizer instead of one autograd graph. A path stops at the first
 step whose θ or L(θ) is inf or NaN ("diverged at step k"); the others go on.
 """
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
+from torch.optim import adagrad as adagrad_impl
+from torch.optim import adam as adam_impl
+from torch.optim import rmsprop as rmsprop_impl
+from torch.optim import sgd as sgd_impl
 
 from core import surfaces
 
@@ -197,44 +206,154 @@ class Run:
         return float(self.path[-1, 0]), float(self.path[-1, 1]), float(self.loss[-1])
 
 
+def scheduled_rates(schedule: str, lr: float, steps: int) -> tuple[float, ...]:
+    """η_t for t = 0 … steps − 1: the rate `make_scheduler`'s lr_scheduler gives each step of a race.
+
+    A scheduler only reads and writes its parameter groups' rates, whatever the optimizer, so the sequence
+    depends on (schedule, η, steps) alone: the real scheduler runs once per triple, on an optimizer of its
+    own, and every race and search with that triple reuses its rates.
+    """
+    if schedule == "constant":
+        return (float(lr),) * steps
+    return _scheduled_rates(schedule, float(lr), steps)
+
+
+@functools.lru_cache(maxsize=256)
+def _scheduled_rates(schedule: str, lr: float, steps: int) -> tuple[float, ...]:
+    opt = torch.optim.SGD([torch.zeros(1, dtype=_DTYPE)], lr=lr)
+    scheduler = make_scheduler(schedule, opt, steps)
+    group = opt.param_groups[0]
+    rates = []
+    for _ in range(steps):
+        rates.append(group["lr"])
+        opt.step()  # no gradient, so nothing moves; a scheduler expects its optimizer's step() before its own
+        scheduler.step()
+    return tuple(rates)
+
+
+def _functional_steps(opt: torch.optim.Optimizer) -> list[Callable[[torch.Tensor, float], None]]:
+    """Per parameter group (of one parameter), a function (gradient, η) that takes the group's next step exactly as
+    `opt.step()` takes it: the same functional implementation (`torch.optim.sgd.sgd`, `adagrad.adagrad`,
+    `rmsprop.rmsprop`, `adam.adam`) with the arguments `step()` passes it, from the group's settings and the
+    optimizer's own state tensors, which it updates in place. What is left out is `step()`'s per-call machinery
+    (profiler record, hooks, grad mode, collecting the state lists again): half of Adam's step on a two-number
+    parameter, three quarters of plain SGD's. Call it after one real `opt.step()`, which creates the state.
+
+    tests/core/test_optimizers.py checks that every optimizer and schedule the page offers gives bit-identical paths
+    to the plain `torch.optim` class API.
+    """
+    optim = torch.optim
+    common = {"grad_scale": getattr(opt, "grad_scale", None), "found_inf": getattr(opt, "found_inf", None)}
+    steps = []
+    for group in opt.param_groups:
+        (p,) = group["params"]
+        state = opt.state[p]
+        complex_ = torch.is_complex(p)
+        if type(opt) is optim.SGD:
+            buffers = [state["momentum_buffer"]] if group["momentum"] != 0 else []
+            kw = {"weight_decay": group["weight_decay"], "momentum": group["momentum"], "dampening": group["dampening"],
+                  "nesterov": group["nesterov"], "maximize": group["maximize"], "has_sparse_grad": False,  # dense gradients
+                  "foreach": group["foreach"], "fused": group["fused"], **common}
+            steps.append(functools.partial(_sgd_step, p, buffers, kw))
+        elif type(opt) is optim.Adagrad:
+            kw = {"weight_decay": group["weight_decay"], "lr_decay": group["lr_decay"], "eps": group["eps"],
+                  "has_sparse_grad": False, "foreach": group["foreach"], "maximize": group["maximize"],
+                  "differentiable": group["differentiable"], "has_complex": complex_, "fused": group["fused"], **common}
+            steps.append(functools.partial(_adagrad_step, p, [state["sum"]], [state["step"]], kw))
+        elif type(opt) is optim.RMSprop:
+            kw = {"alpha": group["alpha"], "eps": group["eps"], "weight_decay": group["weight_decay"],
+                  "momentum": group["momentum"], "centered": group["centered"], "foreach": group["foreach"],
+                  "maximize": group["maximize"], "differentiable": group["differentiable"],
+                  "capturable": group["capturable"], "has_complex": complex_}
+            lists = ([state["square_avg"]], [state["grad_avg"]] if group["centered"] else [],
+                     [state["momentum_buffer"]] if group["momentum"] > 0 else [], [state["step"]])
+            steps.append(functools.partial(_rmsprop_step, p, lists, kw))
+        elif type(opt) in (optim.Adam, optim.AdamW):
+            beta1, beta2 = group["betas"]
+            kw = {"amsgrad": group["amsgrad"], "has_complex": complex_, "beta1": beta1, "beta2": beta2,
+                  "weight_decay": group["weight_decay"], "eps": group["eps"], "maximize": group["maximize"],
+                  "foreach": group["foreach"], "capturable": group["capturable"], "differentiable": group["differentiable"],
+                  "fused": group["fused"], "decoupled_weight_decay": group["decoupled_weight_decay"], **common}
+            lists = ([state["exp_avg"]], [state["exp_avg_sq"]], [state["max_exp_avg_sq"]] if group["amsgrad"] else [],
+                     [state["step"]])
+            steps.append(functools.partial(_adam_step, p, lists, kw))
+        else:
+            raise TypeError(f"no functional step for {type(opt).__name__}")
+    return steps
+
+
+def _sgd_step(p, buffers, kw, g, lr):
+    sgd_impl.sgd([p], [g], buffers, lr=lr, **kw)
+
+
+def _adagrad_step(p, sums, state_steps, kw, g, lr):
+    adagrad_impl.adagrad([p], [g], sums, state_steps, lr=lr, **kw)
+
+
+def _rmsprop_step(p, lists, kw, g, lr):
+    square_avgs, grad_avgs, buffers, state_steps = lists
+    rmsprop_impl.rmsprop([p], [g], square_avgs, grad_avgs, buffers, state_steps, lr=lr, **kw)
+
+
+def _adam_step(p, lists, kw, g, lr):
+    adam_impl.adam([p], [g], *lists, lr=lr, **kw)
+
+
 def _simulate(problem: Problem, optimizers: list[tuple[Hyper, tuple[float, ...]]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Run every (settings, learning rates) pair: one optimizer each, one parameter group per rate.
+
+    Every parameter θ is a row of one (P, 2) tensor, so all of them are read at once for the gradient. The first
+    step is each optimizer's own `step()`, which creates its state; the others go through `_functional_steps`,
+    with the rates the schedule's lr_scheduler sets (`scheduled_rates`).
 
     Returns:
         paths (steps + 1, P, 2) and the rate each step used (steps, P), P = total number of rates.
     """
-    start = torch.tensor(problem.start, dtype=_DTYPE)
-    flat: list[torch.Tensor] = []
-    stepping = []
+    steps = problem.steps
+    rates = [lr for _, lrs in optimizers for lr in lrs]
+    theta = torch.tensor(problem.start, dtype=_DTYPE).repeat(len(rates), 1)  # (P, 2)
+    params = list(theta.unbind(0))  # each optimizer's own θ, a view of one row of `theta`
+    opts, k = [], 0
     for h, lrs in optimizers:
-        params = [start.clone().requires_grad_(True) for _ in lrs]
-        opt = make_optimizer(h, params, lrs)
-        stepping.append((opt, make_scheduler(problem.schedule, opt, problem.steps)))
-        flat.extend(params)
-    noisy = problem.surface in surfaces.USES_NOISE and problem.noise > 0
-    xi = problem.noise_sequence().unbind(0) if noisy else None
+        opts.append(make_optimizer(h, params[k:k + len(lrs)], lrs))
+        k += len(lrs)
+    groups = [group for opt in opts for group in opt.param_groups]
     scheduled = problem.schedule != "constant"
-    groups = [group for opt, _ in stepping for group in opt.param_groups]
-    points, used = [], []
+    columns = [scheduled_rates(problem.schedule, lr, steps) for lr in rates] if scheduled else None
+    noisy = problem.surface in surfaces.USES_NOISE and problem.noise > 0
+    xi = problem.noise_sequence().tolist() if noisy else None
+    surface, condition = problem.surface, problem.condition
+    paths = torch.empty(steps + 1, len(rates), 2, dtype=_DTYPE)
+    functional: list = []
     with torch.no_grad():
-        for t in range(problem.steps):
-            theta = torch.stack(flat)  # (P, 2)
-            gx, gy = surfaces.gradient(problem.surface, theta[:, 0], theta[:, 1], problem.condition)
-            grads = torch.stack((gx, gy), dim=1)  # (P, 2): ∇L
-            if noisy:
-                grads += xi[t]  # ∇L_t = ∇L + ξ_t
-            points.append(theta)
-            for p, g in zip(flat, grads.unbind(0)):
-                p.grad = g
-            if scheduled or t == 0:
-                used.append([group["lr"] for group in groups])
-            for opt, sched in stepping:
-                opt.step()
-                if sched is not None:
-                    sched.step()
-        points.append(torch.stack(flat))
-    rates = torch.tensor(used, dtype=_DTYPE).reshape(-1, len(flat)).expand(problem.steps, -1)
-    return torch.stack(points), rates
+        for t in range(steps):
+            paths[t] = theta
+            # ∇L in closed form on Python floats: the same + − × in the same order as on tensors, so the same
+            # float64 numbers, at a fraction of the cost of a dozen tensor ops on P numbers
+            nabla = [surfaces.gradient(surface, x, y, condition) for x, y in theta.tolist()]
+            if noisy:  # ∇L_t = ∇L + ξ_t
+                nabla = [(gx + xi[t][0], gy + xi[t][1]) for gx, gy in nabla]
+            grads = torch.tensor(nabla, dtype=_DTYPE).unbind(0)  # P × (2,)
+            if t == 0:  # PyTorch's own step(): it checks the settings and creates the state
+                for p, g, group, column in zip(params, grads, groups, columns or [None] * len(groups)):
+                    p.grad = g
+                    if column is not None:
+                        group["lr"] = column[0]
+                for opt in opts:
+                    opt.step()
+                functional = [step for opt in opts for step in _functional_steps(opt)]
+            elif scheduled:
+                for step, g, column in zip(functional, grads, columns):
+                    step(g, column[t])
+            else:
+                for step, g, lr in zip(functional, grads, rates):
+                    step(g, lr)
+        paths[steps] = theta
+    if scheduled:
+        used = torch.tensor(columns, dtype=_DTYPE).T  # (steps, P)
+    else:
+        used = torch.tensor(rates, dtype=_DTYPE).expand(steps, -1)
+    return paths, used
 
 
 def first_nonfinite(path: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
@@ -244,9 +363,9 @@ def first_nonfinite(path: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
         path: (steps + 1, P, 2); loss: (steps + 1, P). Returns: (P,) int64.
     """
     bad = ~(torch.isfinite(path).all(-1) & torch.isfinite(loss))  # (steps + 1, P)
-    n = path.shape[0]
-    index = torch.arange(n).unsqueeze(1).expand_as(bad)
-    return torch.where(bad, index, n).min(0).values
+    # argmax gives the first maximum; a min over a where() of step indices gives the same but can take
+    # milliseconds on a busy machine (a reduction along the first dimension, parallelised).
+    return torch.where(bad.any(0), bad.to(torch.uint8).argmax(0), path.shape[0])
 
 
 def race(problem: Problem, hypers: tuple[Hyper, ...]) -> tuple[Run, ...]:

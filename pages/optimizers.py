@@ -26,9 +26,20 @@ def contour_grid(name, x_range, y_range, condition):
     return surfaces.grid(name, x_range, y_range, condition)
 
 
-@st.cache_data(max_entries=256, show_spinner=False)
-def hand(problem, hyper, form, record, _along=None):  # the race's path follows from the other arguments
-    return rules.run(problem, hyper, form, record, _along)
+@st.cache_data(max_entries=32, show_spinner=False)
+def verify(problem, settings, _runs):  # the runs follow from the problem and the settings
+    """Each rule by hand from every θ_t of its torch.optim path, the checks, and the course's variants of the rules.
+    The hand runs record their last step, which is what the math panel shows with the markers at the end."""
+    hand_runs = {r.hyper.name: rules.run(problem, r.hyper, "pytorch", problem.steps - 1, r.path) for r in _runs}
+    variants = [rules.difference(problem, r, rules.run(problem, r.hyper, "variant")) for r in _runs
+                if r.hyper.name in rules.VARIANTS]
+    return hand_runs, rules.checks(problem, _runs, hand_runs), variants
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def live(problem, settings, step, _runs):
+    """Each rule by hand along its path up to `step`, recording that step's numbers."""
+    return {r.hyper.name: rules.run(problem, r.hyper, "pytorch", step, r.path) for r in _runs}
 
 
 st.title("Optimizers")
@@ -143,7 +154,8 @@ if schedule != "constant":
                             "of the race, then down to η/25/10⁴; momentum and β1 are left alone."}[schedule])
 
 live_step = min(k, steps - 1)
-hand_runs = {r.hyper.name: hand(problem, r.hyper, "pytorch", None, r.path) for r in runs}
+hand_runs, checks, variants = verify(problem, settings, runs)
+live_runs = hand_runs if live_step == steps - 1 else live(problem, settings, live_step, runs)
 with panels.math_panel("opt"):
     st.latex(surf.latex.replace("{kappa}", f"{condition:g}"))
     st.markdown("Each optimizer's rule as course §2.4 writes it, what `torch.optim` computes where that differs "
@@ -161,14 +173,13 @@ with panels.math_panel("opt"):
                         "adam": "With weight decay λ, PyTorch's Adam adds it to the gradient (L2):",
                         "adamw": f"AdamW decouples the weight decay (λ = {h.weight_decay:g}) from the gradient:"}[h.name])
             st.latex(rules.PYTORCH[h.name])
-        st.latex(rules.live(h, hand(problem, h, "pytorch", live_step, run.path), live_step))
-    variants = [rules.difference(problem, r, hand(problem, r.hyper, "variant", None)) for r in runs if r.hyper.name in rules.VARIANTS]
+        st.latex(rules.live(h, live_runs[h.name], live_step))
     if variants:
         st.markdown("**Where the course's formula and PyTorch differ**, each run both ways on this race:\n" + "\n".join(
             f"- **{d.optimizer}**, {d.variant}: final L = {d.final_variant:.6g} against torch.optim's {d.final_pytorch:.6g}, "
             f"max |Δθ| = {d.max_difference:.2g}; {d.note}." for d in variants))
 
-panels.check_panel("opt", rules.checks(problem, runs, hand_runs),
+panels.check_panel("opt", checks,
                    note="The hand rules run on Python floats with the closed-form gradient; torch.optim runs on float64 "
                         "tensors, so they agree to rounding: ~1e-15, well inside 1e-6.")
 panels.code_panel("opt", snippet.code(problem, chosen, fair), "optimizers.py")

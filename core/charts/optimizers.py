@@ -122,7 +122,8 @@ def optimizer_race(
                                                    "line": {"width": 1.5, "color": "#333333"}},
                  "hovertemplate": minimum_label + " (%{x:.4g}, %{y:.4g})<extra></extra>"})
     marker_index = len(data)
-    data.extend(_markers(runs, colors, step))
+    arrays = [(r.path.numpy(), r.loss.numpy()) for r in runs]
+    data.extend(_markers(runs, colors, step, arrays))
     layout = side_by_side("paths on the contours of L", "L(θ) per step", "x")
     layout["xaxis"].update(range=x_range, domain=[0, 0.44])
     layout["yaxis"].update(range=y_range, title={"text": "y"}, scaleanchor="x", scaleratio=1, constrain="domain")
@@ -157,25 +158,34 @@ def optimizer_race(
     }]
     steps = max((len(r.lrs) for r in runs), default=0)
     shown = sorted({round(j * steps / (FRAMES - 1)) for j in range(FRAMES)}) if steps else []
-    # A frame carries only the markers' new coordinates; plotly keeps the rest of each trace.
-    frames = [{"data": [{"x": m["x"], "y": m["y"]} for m in _markers(runs, colors, s)],
-               "traces": [marker_index, marker_index + 1], "name": str(s)} for s in shown]
-    themed = figure(data, layout, height=560)
-    # The frames join the themed figure unvalidated too (tests/core/test_charts.py validates them).
-    return go.Figure({"data": data, "layout": themed.to_dict()["layout"], "frames": frames}, _validate=False)
+    fig = figure(data, layout, height=560)
+    # A frame carries only the markers' new coordinates; plotly keeps the rest of each trace. The frames join the
+    # figure unvalidated too, as the dicts plotly's validation would have made of them (each trace's "type" last):
+    # validating 60 frames cost more than the rest of the chart. tests/core/test_charts.py validates them.
+    frame = go.Frame  # looked up once: plotly resolves graph_objects' names lazily, on every access
+    fig._frame_objs = tuple(
+        frame({"data": [{"x": m["x"], "y": m["y"], "type": "scatter"} for m in _markers(runs, colors, s, arrays)],
+               "name": str(s), "traces": [marker_index, marker_index + 1]}, _validate=False)
+        for s in shown)
+    return fig
 
 
-def _markers(runs: Sequence[Run], colors: Mapping[str, str], step: int) -> list[dict]:
-    """Where each path is at `step` (its last finite point if it diverged before): on the contour and on its loss curve."""
-    at = [min(step, len(r.path) - 1) for r in runs]
+def _markers(runs: Sequence[Run], colors: Mapping[str, str], step: int, paths: Sequence | None = None) -> list[dict]:
+    """Where each path is at `step` (its last finite point if it diverged before): on the contour and on its loss curve.
+
+    Args:
+        paths: each run's (path, loss) as numpy arrays, when the caller already has them (the same numbers).
+    """
+    paths = paths if paths is not None else [(r.path.numpy(), r.loss.numpy()) for r in runs]
+    at = [min(step, len(path) - 1) for path, _ in paths]
     color = [colors[r.hyper.name] for r in runs]
     text = [r.hyper.label for r in runs]
     marker = {"size": 14, "color": color, "line": {"width": 2, "color": "#ffffff"}}
     return [
-        {"type": "scatter", "mode": "markers", "x": [float(r.path[k, 0]) for r, k in zip(runs, at)],
-         "y": [float(r.path[k, 1]) for r, k in zip(runs, at)], "text": text, "marker": marker, "showlegend": False,
+        {"type": "scatter", "mode": "markers", "x": [float(path[k, 0]) for (path, _), k in zip(paths, at)],
+         "y": [float(path[k, 1]) for (path, _), k in zip(paths, at)], "text": text, "marker": marker, "showlegend": False,
          "name": f"step {step}", "hovertemplate": "%{text}<br>x=%{x:.4g}, y=%{y:.4g}<extra></extra>"},
-        {"type": "scatter", "mode": "markers", "x": at, "y": [float(r.loss[k]) for r, k in zip(runs, at)], "text": text,
+        {"type": "scatter", "mode": "markers", "x": at, "y": [float(loss[k]) for (_, loss), k in zip(paths, at)], "text": text,
          "marker": marker, "showlegend": False, "xaxis": "x2", "yaxis": "y2", "name": f"step {step}",
          "hovertemplate": "%{text}<br>step %{x}: L=%{y:.4g}<extra></extra>"},
     ]

@@ -122,6 +122,66 @@ def test_the_pass_measures_a_real_nn_sequential():
     assert p.msq_w[0] == pytest.approx(net[0][0].weight.double().square().mean().item(), rel=1e-6)
 
 
+def same_pass(a: ini.Pass, b: ini.Pass) -> bool:
+    """Every field equal, bit for bit (NaN and inf included)."""
+    for name in a.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        if isinstance(x, np.ndarray):
+            if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+                return False
+        elif isinstance(x, float):
+            if np.float64(x).tobytes() != np.float64(y).tobytes():
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def test_kept_layers_are_mlps_layers_and_every_depth_is_a_prefix():
+    """run_pass keeps the layers it draws and reuses them at every depth (core.initialization._drawn): each depth's
+    layers, their statistics, and the batch drawn after them must be exactly what drawing `mlp(depth, …)` anew gives."""
+    ini._STACKS.clear()
+    for depth, width, activation, scheme, seed in [(7, 16, "relu", "default", 0), (3, 16, "tanh", "default", 0),
+                                                   (12, 16, "elu", "kaiming_normal", 2), (5, 16, "relu", "kaiming_normal", 2),
+                                                   (9, 32, "sigmoid", "normal", 1), (2, 32, "sigmoid", "xavier_uniform", 1),
+                                                   (4, 8, "leaky_relu", "kaiming_uniform", 3), (6, 8, "sigmoid", "zeros", 3)]:
+        stack, L = ini._drawn(depth, width, activation, scheme, seed), depth
+        g = generator(seed)
+        net = ini.mlp(depth, width, activation, scheme, False, g)
+        weights, biases = [block[0].weight.detach() for block in net], [block[0].bias.detach() for block in net]
+        assert all(torch.equal(w, mine) for w, mine in zip(weights, stack.weights[:L]))
+        assert all(torch.equal(b, mine) for b, mine in zip(biases, stack.biases[:L]))
+        restored = torch.Generator()
+        restored.set_state(stack.states[L - 1])
+        assert torch.equal(torch.randn(8, width, generator=g), torch.randn(8, width, generator=restored))
+        assert np.array_equal(ini._norms(weights), stack.w_norm[:L]) and np.array_equal(ini._norms(biases), stack.b_norm[:L])
+        assert max(max(float(w.amax()), -float(w.amin())) for w in weights) == max(stack.w_max[:L])
+        with torch.no_grad():
+            x = torch.randn(4, width, generator=generator(9))
+            assert ini._layer_one(x, net[0][0](x), net[0][0]) == ini._layer_one(x, net[0][0](x), net[0][0], stack.first)
+
+
+def test_a_pass_is_the_same_with_its_layers_kept_or_drawn_anew():
+    settings = [(20, 64, "relu", "default", False), (5, 64, "tanh", "default", True), (33, 64, "relu", "default", False),
+                (12, 64, "elu", "kaiming_uniform", False), (12, 64, "relu", "kaiming_uniform", True), (40, 256, "relu", "normal", False),
+                (3, 8, "sigmoid", "zeros", True)]
+    warm = [ini.run_pass(*s) for s in settings]  # each one reuses the layers the ones before it drew
+    for s, p in zip(settings, warm):
+        ini._STACKS.clear()
+        assert same_pass(ini.run_pass(*s), p), s
+    assert not np.isfinite(warm[5].var_z).all()  # N(0, 1) overflows float32 by layer 40: inf and NaN compared too
+
+
+def test_kept_layers_stay_within_their_budget(monkeypatch):
+    ini._STACKS.clear()
+    monkeypatch.setattr(ini, "STACK_BUDGET", 3 * 64 * 64)
+    for scheme in ("default", "normal", "xavier_uniform"):
+        ini.run_pass(2, 64, "relu", scheme, False)
+    assert sum(s.values for s in ini._STACKS.values()) <= 3 * 64 * 64 and len(ini._STACKS) == 1  # only the latest
+    ini.run_pass(5, 64, "relu", "default", False)  # larger than the budget alone: kept, the others dropped
+    assert [s.values for s in ini._STACKS.values()] == [5 * (64 * 64 + 64)]
+
+
 def test_course_formula_predicts_each_layer_and_needs_the_mean_for_relu():
     """Var(z) = n·Var(W)·E[x²] + Var(b) holds layer by layer at width 512 (one batch of 32: a few % of noise per
     layer); the course's Var(x) version only when E[x] = 0. For ReLU, E[x²]/Var(x) = ½/(½ − 1/(2π)) ≈ 1.47."""
@@ -253,6 +313,27 @@ def test_bad_settings_are_refused():
         ini.run_pass(3, 16, "gelu", "default", False)
     with pytest.raises(ValueError):
         ini.run_pass(3, 16, "relu", "orthogonal", False)
+
+
+def test_batches_are_a_plain_dataloaders(monkeypatch):
+    """The comparison reads the water data a batch at a time (ini.WaterBatches): the same batches as
+    DataLoader(WaterDataset(...)), in the same shuffled order, and so the very same training run."""
+    from torch.utils.data import DataLoader
+
+    from core import data
+
+    train_df, val_df = data.water_frames()
+    for frame, size, seed in ((train_df, ini.TRAIN_BATCH, 1), (val_df, len(val_df), None)):
+        g = None if seed is None else generator(seed)
+        plain = DataLoader(data.WaterDataset(frame), batch_size=size, shuffle=g is not None, generator=g)
+        mine = ini.water_loader(frame, size, None if seed is None else generator(seed))
+        pairs = list(zip(plain, mine, strict=True))
+        assert all(torch.equal(a, b) and a.dtype == b.dtype for pa, pb in pairs for a, b in zip(pa, pb, strict=True))
+    fast = ini.train_run("xavier_uniform", "tanh", True)
+    monkeypatch.setattr(ini, "water_loader", lambda frame, size, g=None: DataLoader(
+        data.WaterDataset(frame), batch_size=size, shuffle=g is not None, generator=g))
+    slow = ini.train_run("xavier_uniform", "tanh", True)
+    assert fast.steps.equals(slow.steps) and fast.epochs.drop(columns="wall").equals(slow.epochs.drop(columns="wall"))
 
 
 def test_training_comparison_learns_only_with_a_fitting_init():

@@ -4,6 +4,7 @@ import math
 import random
 from dataclasses import replace
 
+import plotly.graph_objects as go
 import pytest
 import torch
 
@@ -62,6 +63,80 @@ def test_hand_rule_reproduces_torch_optim_over_100_steps(surface, schedule, sett
         hand = rules.run(problem, run.hyper)
         assert hand.diverged_at == run.diverged_at is None
         assert max_abs_difference(hand, run) < 1e-6, run.hyper
+
+
+def plain_torch_optim(problem: opt.Problem, groups: list[tuple[opt.Hyper, tuple[float, ...]]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The reference: the plain class API, as a user writes it. Each optimizer on its own leaf tensors (one per rate),
+    `p.grad` = the closed-form ∇L on tensors (+ ξ_t), `opt.step()`, then `scheduler.step()`; no shortcut of
+    core.optimizers. Returns the paths (steps + 1, P, 2) and each step's rate (steps, P), as `_simulate` does."""
+    noisy = problem.surface in surfaces.USES_NOISE and problem.noise > 0
+    xi = problem.noise_sequence()
+    paths, rates = [], []
+    for h, lrs in groups:
+        params = [torch.tensor(problem.start, dtype=F64, requires_grad=True) for _ in lrs]
+        optimizer = opt.make_optimizer(h, params, lrs)
+        scheduler = opt.make_scheduler(problem.schedule, optimizer, problem.steps)
+        points, used = [], []
+        for t in range(problem.steps):
+            points.append(torch.stack([p.detach().clone() for p in params]))
+            used.append([group["lr"] for group in optimizer.param_groups])
+            for p in params:
+                with torch.no_grad():
+                    gx, gy = surfaces.gradient(problem.surface, p[0], p[1], problem.condition)
+                    g = torch.stack((gx, gy))
+                    p.grad = g + xi[t] if noisy else g
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+        points.append(torch.stack([p.detach().clone() for p in params]))
+        paths.append(torch.stack(points))
+        rates.append(torch.tensor(used, dtype=F64))
+    return torch.cat(paths, 1), torch.cat(rates, 1)
+
+
+def bits(t: torch.Tensor) -> torch.Tensor:
+    """The float64 numbers' bit patterns: equal bits mean the same number (NaN, inf and −0.0 included)."""
+    return t.contiguous().view(torch.int64)
+
+
+@pytest.mark.parametrize("schedule", opt.SCHEDULES)
+@pytest.mark.parametrize("surface", surfaces.SURFACES)
+def test_the_race_is_bit_identical_to_the_torch_optim_class_api(surface, schedule):
+    """The race steps each optimizer through the functional implementation its step() calls, with the rates the
+    schedule's lr_scheduler sets, computed once: every number must still be exactly what the plain class API gives,
+    for every optimizer and schedule the page offers, with every setting, on paths that diverge and on a fair search
+    (one optimizer, one parameter group per rate)."""
+    index = surfaces.SURFACES.index(surface) + opt.SCHEDULES.index(schedule)
+    settings = SETTINGS[index % len(SETTINGS)]
+    problem = opt.Problem(surface, (-1.7 + 0.3 * index, 1.1), 120, 20.0, 1.5, index, schedule)
+    hypers = [opt.hyper(n, dict(surfaces.surface(surface).lrs)[n], momentum=0.8, **settings) for n in opt.OPTIMIZERS]
+    groups = [(h, (h.lr,)) for h in hypers]
+    groups += [(hypers[0], (1e4,)), (hypers[index % len(hypers)], (1e-3, 0.05, 3.0))]  # a diverging rate; a search
+    paths, rates = opt._simulate(problem, groups)
+    expected_paths, expected_rates = plain_torch_optim(problem, groups)
+    assert paths.shape == expected_paths.shape and rates.shape == expected_rates.shape
+    assert torch.equal(bits(paths), bits(expected_paths)), (bits(paths) != bits(expected_paths)).any(-1).nonzero()[:3]
+    assert torch.equal(bits(rates), bits(expected_rates))
+    assert not torch.isfinite(paths[-1, len(hypers)]).all()  # SGD at η = 10⁴ left the surface: NaN and inf compared too
+
+
+def test_scheduled_rates_are_lr_schedulers_for_any_optimizer():
+    """The rates are computed once per (schedule, η, steps), on an optimizer of their own: the same as the scheduler
+    gives on every optimizer class the page uses."""
+    for schedule in opt.SCHEDULES:
+        for name in opt.OPTIMIZERS:
+            h = opt.hyper(name, 0.05)
+            theta = torch.zeros(2, dtype=F64, requires_grad=True)
+            optimizer = opt.make_optimizer(h, [theta])
+            scheduler = opt.make_scheduler(schedule, optimizer, 37)
+            rates = []
+            for _ in range(37):
+                rates.append(optimizer.param_groups[0]["lr"])
+                theta.grad = torch.ones(2, dtype=F64)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+            assert opt.scheduled_rates(schedule, 0.05, 37) == tuple(rates), (schedule, name)
 
 
 def test_step_by_step_check_holds_on_random_races():
@@ -272,3 +347,17 @@ def test_huge_numbers_become_text_for_the_table():
     table = opt.text_where_huge(opt.standings(runs, 300))
     assert table["loss"].dtype.kind != "f" and table["loss"][0].endswith("e+23")  # escaped the saddle
     assert table["x"].dtype.kind == "f" and table["lr"].tolist() == [0.01, 0.01]
+
+
+def test_the_race_charts_unvalidated_frames_are_what_validation_makes():
+    """The chart attaches its 60 animation frames without plotly's validation (it cost more than the rest of the
+    chart): validating the figure must not change one of them, nor anything else the browser receives."""
+    from core import charts
+
+    s = surfaces.surface("rosenbrock")
+    problem = opt.Problem("rosenbrock", s.start, 120, schedule="cosine")
+    runs = opt.race(problem, (opt.hyper("sgd", 10.0), opt.hyper("adam", 0.05), opt.hyper("momentum", 5e-4)))
+    grid = surfaces.grid("rosenbrock", *surfaces.view("rosenbrock", s.start))
+    fig = charts.optimizer_race(grid, runs, charts.series_colors(opt.OPTIMIZERS), 40, s.minima)
+    sent = fig.to_dict()
+    assert len(sent["frames"]) == 60 and sent == go.Figure(sent).to_dict()
