@@ -147,7 +147,7 @@ def optimizer_race(
     layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 70}  # the Play and Pause buttons sit under the contour
     layout["updatemenus"] = [{
         "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0.0, "xanchor": "left",
-        "yanchor": "top", "pad": {"t": 48},  # under the contour's x axis, off the paths "bgcolor": "#ffffff", "font": {"size": FONT_SIZE - 2, "color": "#222222"},
+        "yanchor": "top", "pad": {"t": 48},  # under the contour's x axis, off the paths
         "buttons": [
             {"label": "▶ Play", "method": "animate",
              "args": [None, {"frame": {"duration": 70, "redraw": False}, "transition": {"duration": 0},
