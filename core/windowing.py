@@ -162,6 +162,20 @@ def overlaps(w: Windows, seed: int = 0) -> dict[str, Overlap]:
     return out
 
 
+def comparison(leaks: dict[str, Overlap], fits: dict[str, "Fit"] | None = None) -> pd.DataFrame:
+    """One row per split: window counts and overlaps (no training needed), then the trained forecaster's
+    errors, as columns that appear only once `fits` holds a Fit for every split."""
+    rows = []
+    for name, o in leaks.items():
+        row = {"split": name, "train windows": len(o.split.train), "test windows": len(o.split.test),
+               "test overlapping train": o.overlapping, "test targets seen in train": o.seen}
+        if fits:
+            row |= {"test MSE (kW²)": fits[name].test_mse, "test MAE (kW)": fits[name].test_mae,
+                    "train MSE (kW²)": fits[name].train_mse}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def seen_targets(w: Windows, sp: Split) -> int:
     """Test targets that are also an input of some training window: the model saw those very readings."""
     inputs = np.bincount(w.starts[sp.train], minlength=w.n + 1) - np.bincount(w.starts[sp.train] + w.window, minlength=w.n + 1)

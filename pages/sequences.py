@@ -135,11 +135,7 @@ st.caption("The rug under the series marks every target in the span: green for a
            "Dashed outline: the next window, s readings later.")
 
 st.subheader("Temporal split against random split")
-table = pd.DataFrame([{"split": name, "train windows": len(o.split.train), "test windows": len(o.split.test),
-                       "test overlapping train": o.overlapping, "test targets seen in train": o.seen,
-                       **({"test MSE (kW²)": fits[name].test_mse, "test MAE (kW)": fits[name].test_mae,
-                           "train MSE (kW²)": fits[name].train_mse} if fits else {})}  # the errors appear once trained
-                      for name, o in overlap.items()])
+table = windowing.comparison(overlap, fits)  # the errors appear once trained
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "test overlapping train": st.column_config.NumberColumn(help="Test windows that share at least one reading with a training window."),
     "test targets seen in train": st.column_config.NumberColumn(help="Test targets that are an input of some training window."),

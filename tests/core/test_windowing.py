@@ -256,3 +256,17 @@ def test_figure_builders_are_valid(series, fits):
     shares = {name: windowing.test_share(w, o.split) for name, o in windowing.overlaps(w).items()}
     fig = validated(charts.split_comparison(x, shares, {name: f.curve for name, f in fits.items()}))
     assert fig.data[0].type == "heatmap" and len(fig.data) == 3 and fig.layout.xaxis2.title.text == "epoch"
+
+
+def test_the_comparison_table_counts_without_training_and_adds_the_errors_once_trained():
+    values = data.electricity_frame().iloc[:1500, 1].to_numpy(dtype=float)
+    w = windowing.windows(values, 24, 1, 2)
+    leaks = windowing.overlaps(w, seed=0)
+    before = windowing.comparison(leaks).set_index("split")
+    assert list(before.index) == list(windowing.SPLITS) and "test MSE (kW²)" not in before
+    assert before.loc["temporal", "test overlapping train"] == leaks["temporal"].overlapping == 0
+    assert before.loc["random", "train windows"] == len(leaks["random"].split.train)
+    fits = {name: windowing.fit(values, 24, 1, 2, name, 0) for name in windowing.SPLITS}
+    after = windowing.comparison(leaks, fits).set_index("split")
+    assert after.loc["random", "test MSE (kW²)"] == fits["random"].test_mse
+    assert after.loc["temporal", "train MSE (kW²)"] == fits["temporal"].train_mse
