@@ -4,12 +4,15 @@ differ by dash (plain sum solid, normalized dashed)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 
 from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, side_by_side
-from core.multi_io import MultiInputView, Run
+
+if TYPE_CHECKING:  # annotations only: core.multi_io imports torchmetrics (and torchvision, torch._dynamo: about 1 s),
+    from core.multi_io import MultiInputView, Run  # which loading every figure builder should not pay for
 
 __all__ = ["multi_input_flow", "glyph_gallery", "head_curves", "weighting_accuracy", "weighting_state", "learned_sigma",
            "loss_scales"]

@@ -122,3 +122,17 @@ def test_pooling_feature_map_and_receptive_field_charts_are_valid():
     layers = cnn.parse(cnn.DEFAULT_SPEC).layers
     fig = charts.receptive_field(cnn.probe(layers, 3, 32, 5))
     assert len(validated(fig).data) == 3 and fig.data[2].z.sum() == 100  # the 10 × 10 field of the course's Net
+
+
+def test_loading_every_figure_builder_leaves_the_heavy_optional_packages_unloaded():
+    """The server loads every builder while it starts; the packages only some pages need (torchmetrics,
+    torchvision, and core.multi_io, which imports them) load with those pages instead."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys\nfrom core import charts\nfor name in charts.__all__: getattr(charts, name)\n"
+            "print(sorted(m for m in ('torchmetrics', 'torchvision', 'core.multi_io') if m in sys.modules))")
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
