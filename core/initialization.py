@@ -472,6 +472,25 @@ def growth_per_layer(p: Pass) -> float | None:
     return float((v[-1] / v[0]) ** (1 / (p.depth - 1)))
 
 
+def gradient_ratio(p: Pass) -> float:
+    """‖∂L/∂W‖ of layer 1 divided by that of layer L: below 1 the first layers learn slower (vanishing), above 1
+    faster (exploding); NaN when the last layer's gradient is 0 or either is not finite."""
+    first, last = float(p.grad_norm[0]), float(p.grad_norm[-1])
+    return first / last if last > 0 and math.isfinite(first) and math.isfinite(last) else math.nan
+
+
+def gradient_verdict(p: Pass) -> str | None:
+    """One sentence on how the first layer's gradient compares with the last's; None for one layer or no ratio."""
+    ratio = gradient_ratio(p)
+    if p.depth < 2 or not math.isfinite(ratio) or ratio <= 0:
+        return None
+    kind = ("vanishing: the early layers barely move." if ratio < 0.1 else
+            "exploding: the early layers take the largest steps." if ratio > 10 else "within a factor of 10 of each other.")
+    largest = float(np.max(p.grad_norm))
+    tiny = f" And no layer's gradient is above {largest:.3g}: with gradients this small nothing learns." if largest < 1e-6 else ""
+    return f"The first layer's weight gradient is {ratio:.3g} × the last layer's: {kind}{tiny}"
+
+
 def bias_share(p: Pass) -> float:
     """The share of the last layer's predicted Var(z) = n·Var(W)·E[x²] + Var(b) that is the bias's Var(b)."""
     total = float(p.pred_mean[-1])

@@ -56,8 +56,7 @@ cols = st.columns(4)
 cols[0].metric("Var(W) by the formula", number(var_w), help=ini.init_source(scheme, activation, None)[0])
 cols[1].metric("n·Var(W): factor per layer", number(n * var_w), help="The course's Var(z) = n·Var(W)·Var(x): 1 keeps the variance.")
 cols[2].metric(f"Var(z) at layer {depth}", number(p.var_z[-1]))
-ratio = p.grad_norm[0] / p.grad_norm[-1] if p.grad_norm[-1] > 0 else math.nan
-cols[3].metric("‖∂L/∂W‖: layer 1 ÷ layer L", number(ratio), help="Below 1: the first layers learn slower than the last (vanishing).")
+cols[3].metric("‖∂L/∂W‖: layer 1 ÷ layer L", number(ini.gradient_ratio(p)), help="Below 1: the first layers learn slower than the last (vanishing).")
 
 classroom.chart(charts.init_variance_profile(p), key="init_profile_chart")
 st.caption(f"A batch of B = {p.batch} inputs x ~ N(0, 1) (B·n = {ini.VALUES_PER_LAYER:,} values per layer), train mode. "
@@ -91,13 +90,8 @@ if factor is not None:
             text += (f" At layer {depth}, {ini.bias_share(p):.0%} of the predicted Var(z) is the bias's own Var(b) = "
                      f"{number(p.var_b_formula)}: the signal from the input has faded under it.")
     st.markdown(text)
-if depth > 1 and math.isfinite(ratio) and ratio > 0:
-    largest = float(max(p.grad_norm))
-    st.markdown(f"**Backward.** The first layer's weight gradient is {number(ratio)} × the last layer's: "
-                + ("vanishing: the early layers barely move." if ratio < 0.1 else "exploding: the early layers take the largest steps."
-                   if ratio > 10 else "within a factor of 10 of each other.")
-                + (f" And no layer's gradient is above {number(largest)}: with gradients this small nothing learns."
-                   if largest < 1e-6 else ""))
+if (verdict := ini.gradient_verdict(p)) is not None:
+    st.markdown(f"**Backward.** {verdict}")
 
 with st.expander("Numbers per layer", key="init_show_table"):
     numbers = ini.layer_table(p).rename(columns={"share": ini.share_label(activation)})

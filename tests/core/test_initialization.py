@@ -213,6 +213,24 @@ def test_vanishing_preserving_and_exploding():
     assert (zeros.var_z == 0).all() and (zeros.grad_norm[:-1] == 0).all() and zeros.grad_norm[-1] > 0  # σ(0) = ½ feeds the last
 
 
+def test_gradient_ratio_and_its_sentence_follow_the_layers_gradients():
+    default = ini.run_pass(30, 512, "relu", "default", False)
+    assert ini.gradient_ratio(default) == pytest.approx(float(default.grad_norm[0] / default.grad_norm[-1]))
+    assert ini.gradient_verdict(default).endswith("vanishing: the early layers barely move.")
+    kaiming = ini.run_pass(20, 512, "relu", "kaiming_uniform", False)
+    assert 0.1 <= ini.gradient_ratio(kaiming) <= 10
+    assert "within a factor of 10" in ini.gradient_verdict(kaiming)
+    assert "nothing learns" not in ini.gradient_verdict(kaiming)
+    tiny = ini.run_pass(50, 512, "relu", "normal_small", False)
+    assert float(tiny.grad_norm.max()) < 1e-6 and "nothing learns" in ini.gradient_verdict(tiny)
+    exploding = ini.run_pass(50, 512, "relu", "normal", False)  # overflows: the gradients are NaN
+    assert np.isnan(ini.gradient_ratio(exploding)) and ini.gradient_verdict(exploding) is None
+    zeros = ini.run_pass(6, 16, "sigmoid", "zeros", False)  # layer 1 gets no gradient at all
+    assert ini.gradient_ratio(zeros) == 0 and ini.gradient_verdict(zeros) is None
+    one = ini.run_pass(1, 64, "relu", "default", False)
+    assert ini.gradient_ratio(one) == pytest.approx(1.0) and ini.gradient_verdict(one) is None
+
+
 def test_batchnorm_resets_the_scale_every_layer():
     for scheme in ("normal", "normal_small", "default"):
         p = ini.run_pass(30, 128, "relu", scheme, True)
