@@ -467,6 +467,17 @@ class Run:
         return float(self.epochs[column].iloc[-1])
 
 
+def first_step_balance(run: Run) -> tuple[float, float] | None:
+    """How the plain sum L_CE + L_MSE of an ink run is split at its first step: (L_MSE / L_CE, L_MSE's share of
+    the sum in %). None before the first step, or when L_CE is 0 or either loss is not finite."""
+    if not len(run.steps):
+        return None
+    ce, mse = float(run.steps["loss_character"].iloc[0]), float(run.steps["loss_ink"].iloc[0])
+    if not (math.isfinite(ce) and math.isfinite(mse)) or ce <= 0:
+        return None
+    return mse / ce, 100 * mse / (ce + mse)
+
+
 RunKey = tuple[str, str, float, float, int, float, int]  # task, scheme, weight_a, lr, epochs, unit, seed: train_heads' arguments
 
 

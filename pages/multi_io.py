@@ -203,8 +203,6 @@ st.markdown(f"A character head (cross-entropy) next to an **ink head** (MSE) tha
             f"strokes cover, in **{mio.UNITS[unit]}** (×{unit:,}). The unit changes nothing about the task, but the MSE "
             f"grows with its square (×{unit ** 2:,}). Solid: the plain sum L_CE + L_MSE. Dashed: each loss divided by its EMA.")
 classroom.chart(charts.loss_scales(plain, normed, {"plain": "plain sum", "normalized": "normalized by EMA"}), key="mio_scales")
-first = {r: (float(x.steps["loss_character"].iloc[0]), float(x.steps["loss_ink"].iloc[0])) if len(x.steps) else (None, None)
-         for r, x in scale_runs.items()}
 rmse = f"ink RMSE ({mio.UNITS[unit]})"
 st.dataframe(
     [{"run": "plain sum L_CE + L_MSE" if r == "plain" else "Σ L_k / EMA(L_k)", "character accuracy (%)": pct(x.final("metric_character")),
@@ -215,9 +213,8 @@ st.dataframe(
                    "ink R²": st.column_config.NumberColumn(format="%.3f"), rmse: st.column_config.NumberColumn(format="%.4g"),
                    "validation L_CE": st.column_config.NumberColumn(format="%.4g"),
                    "validation L_MSE": st.column_config.NumberColumn(format="%.4g")})
-if first["plain"][0]:
-    ce0, mse0 = first["plain"]
-    ratio, share = mse0 / ce0, 100 * mse0 / (ce0 + mse0)
+if (balance := mio.first_step_balance(plain)) is not None:
+    ratio, share = balance
     times = f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"
     part = "more than 99.9%" if share > 99.9 else f"{share:.1f}%"
     st.caption(f"At the first step the MSE is {times} × the cross-entropy: the plain sum is {part} ink loss, and Adam steps "

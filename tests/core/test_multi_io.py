@@ -1,6 +1,7 @@
 """The Multi-input & multi-output page's core against PyTorch: the shape flow against real forward passes, the three
 loss weightings (uncertainty weights are learned parameters that receive the formula's gradient), the EMA
 normalization, the generated glyphs, the training runs through the engine, and every chart builder."""
+import dataclasses
 import itertools
 import math
 
@@ -215,6 +216,21 @@ def test_normalization_makes_the_unit_irrelevant_and_the_plain_sum_does_not(runs
     assert plain4.steps.loss_ink.iloc[0] / plain4.steps.loss_character.iloc[0] > 1e6  # the imbalance
     assert plain4.final("metric_character") < b.final("metric_character") - 0.1  # the character head loses out
     assert plain1.final("metric_character") != plain4.final("metric_character")
+
+
+def test_first_step_balance_is_the_plain_sums_split_at_step_one(runs):
+    _, scales = runs
+    for unit in (1, 10000):
+        run = scales[("plain", unit)]
+        ce, mse = run.steps.loss_character.iloc[0], run.steps.loss_ink.iloc[0]
+        ratio, share = mio.first_step_balance(run)
+        assert ratio == pytest.approx(mse / ce) and share == pytest.approx(100 * mse / (ce + mse))
+    assert mio.first_step_balance(scales[("plain", 10000)])[1] > 99.9  # the page's "more than 99.9% ink loss"
+    empty = dataclasses.replace(scales[("plain", 1)], steps=scales[("plain", 1)].steps.iloc[:0])
+    assert mio.first_step_balance(empty) is None  # before the first step
+    broken = scales[("plain", 1)].steps.copy()
+    broken.loc[broken.index[0], "loss_character"] = float("nan")
+    assert mio.first_step_balance(dataclasses.replace(scales[("plain", 1)], steps=broken)) is None
 
 
 def test_a_diverging_run_stops_with_a_message():
