@@ -101,3 +101,11 @@ def test_learning_rate_comparison_appears_on_request():
     at.toggle(key="bn_sweep").set_value(True).run()
     assert not at.exception
     assert len(at.get("plotly_chart")) == charts_before + 1
+
+
+def test_the_mean_of_x_hat_in_train_mode_reads_as_zero_up_to_rounding():
+    at = open_page(PAGE, {"bn_batch_size": "32", "bn_features": "4", "bn_mode": "train: batch statistics"})
+    assert not at.exception
+    shown = metric(at, "mean of x̂ over the batch")
+    # train mode centres every feature exactly in exact arithmetic: the page says so rather than print bare rounding
+    assert shown == "0" or (shown.endswith("≈ 0") and abs(float(shown.split()[0])) < 1e-6), shown
