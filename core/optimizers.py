@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pandas as pd
 import torch
-from torch.optim import adagrad as adagrad_impl
-from torch.optim import adam as adam_impl
-from torch.optim import rmsprop as rmsprop_impl
-from torch.optim import sgd as sgd_impl
 
 from core import surfaces
+from core.optim_functional import functional_steps
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
 LABELS: dict[str, str] = {"sgd": "SGD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "Adagrad",
@@ -231,79 +227,11 @@ def _scheduled_rates(schedule: str, lr: float, steps: int) -> tuple[float, ...]:
     return tuple(rates)
 
 
-def _functional_steps(opt: torch.optim.Optimizer) -> list[Callable[[torch.Tensor, float], None]]:
-    """Per parameter group (of one parameter), a function (gradient, η) that takes the group's next step exactly as
-    `opt.step()` takes it: the same functional implementation (`torch.optim.sgd.sgd`, `adagrad.adagrad`,
-    `rmsprop.rmsprop`, `adam.adam`) with the arguments `step()` passes it, from the group's settings and the
-    optimizer's own state tensors, which it updates in place. What is left out is `step()`'s per-call machinery
-    (profiler record, hooks, grad mode, collecting the state lists again): half of Adam's step on a two-number
-    parameter, three quarters of plain SGD's. Call it after one real `opt.step()`, which creates the state.
-
-    tests/core/test_optimizers.py checks that every optimizer and schedule the page offers gives bit-identical paths
-    to the plain `torch.optim` class API.
-    """
-    optim = torch.optim
-    common = {"grad_scale": getattr(opt, "grad_scale", None), "found_inf": getattr(opt, "found_inf", None)}
-    steps = []
-    for group in opt.param_groups:
-        (p,) = group["params"]
-        state = opt.state[p]
-        complex_ = torch.is_complex(p)
-        if type(opt) is optim.SGD:
-            buffers = [state["momentum_buffer"]] if group["momentum"] != 0 else []
-            kw = {"weight_decay": group["weight_decay"], "momentum": group["momentum"], "dampening": group["dampening"],
-                  "nesterov": group["nesterov"], "maximize": group["maximize"], "has_sparse_grad": False,  # dense gradients
-                  "foreach": group["foreach"], "fused": group["fused"], **common}
-            steps.append(functools.partial(_sgd_step, p, buffers, kw))
-        elif type(opt) is optim.Adagrad:
-            kw = {"weight_decay": group["weight_decay"], "lr_decay": group["lr_decay"], "eps": group["eps"],
-                  "has_sparse_grad": False, "foreach": group["foreach"], "maximize": group["maximize"],
-                  "differentiable": group["differentiable"], "has_complex": complex_, "fused": group["fused"], **common}
-            steps.append(functools.partial(_adagrad_step, p, [state["sum"]], [state["step"]], kw))
-        elif type(opt) is optim.RMSprop:
-            kw = {"alpha": group["alpha"], "eps": group["eps"], "weight_decay": group["weight_decay"],
-                  "momentum": group["momentum"], "centered": group["centered"], "foreach": group["foreach"],
-                  "maximize": group["maximize"], "differentiable": group["differentiable"],
-                  "capturable": group["capturable"], "has_complex": complex_}
-            lists = ([state["square_avg"]], [state["grad_avg"]] if group["centered"] else [],
-                     [state["momentum_buffer"]] if group["momentum"] > 0 else [], [state["step"]])
-            steps.append(functools.partial(_rmsprop_step, p, lists, kw))
-        elif type(opt) in (optim.Adam, optim.AdamW):
-            beta1, beta2 = group["betas"]
-            kw = {"amsgrad": group["amsgrad"], "has_complex": complex_, "beta1": beta1, "beta2": beta2,
-                  "weight_decay": group["weight_decay"], "eps": group["eps"], "maximize": group["maximize"],
-                  "foreach": group["foreach"], "capturable": group["capturable"], "differentiable": group["differentiable"],
-                  "fused": group["fused"], "decoupled_weight_decay": group["decoupled_weight_decay"], **common}
-            lists = ([state["exp_avg"]], [state["exp_avg_sq"]], [state["max_exp_avg_sq"]] if group["amsgrad"] else [],
-                     [state["step"]])
-            steps.append(functools.partial(_adam_step, p, lists, kw))
-        else:
-            raise TypeError(f"no functional step for {type(opt).__name__}")
-    return steps
-
-
-def _sgd_step(p, buffers, kw, g, lr):
-    sgd_impl.sgd([p], [g], buffers, lr=lr, **kw)
-
-
-def _adagrad_step(p, sums, state_steps, kw, g, lr):
-    adagrad_impl.adagrad([p], [g], sums, state_steps, lr=lr, **kw)
-
-
-def _rmsprop_step(p, lists, kw, g, lr):
-    square_avgs, grad_avgs, buffers, state_steps = lists
-    rmsprop_impl.rmsprop([p], [g], square_avgs, grad_avgs, buffers, state_steps, lr=lr, **kw)
-
-
-def _adam_step(p, lists, kw, g, lr):
-    adam_impl.adam([p], [g], *lists, lr=lr, **kw)
-
-
 def _simulate(problem: Problem, optimizers: list[tuple[Hyper, tuple[float, ...]]]) -> tuple[torch.Tensor, torch.Tensor]:
     """Run every (settings, learning rates) pair: one optimizer each, one parameter group per rate.
 
     Every parameter θ is a row of one (P, 2) tensor, so all of them are read at once for the gradient. The first
-    step is each optimizer's own `step()`, which creates its state; the others go through `_functional_steps`,
+    step is each optimizer's own `step()`, which creates its state; the others go through `functional_steps` (core/optim_functional.py),
     with the rates the schedule's lr_scheduler sets (`scheduled_rates`).
 
     Returns:
@@ -341,7 +269,7 @@ def _simulate(problem: Problem, optimizers: list[tuple[Hyper, tuple[float, ...]]
                         group["lr"] = column[0]
                 for opt in opts:
                     opt.step()
-                functional = [step for opt in opts for step in _functional_steps(opt)]
+                functional = [step for opt in opts for step in functional_steps(opt)]
             elif scheduled:
                 for step, g, column in zip(functional, grads, columns):
                     step(g, column[t])
