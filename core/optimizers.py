@@ -231,8 +231,8 @@ def _simulate(problem: Problem, optimizers: list[tuple[Hyper, tuple[float, ...]]
     """Run every (settings, learning rates) pair: one optimizer each, one parameter group per rate.
 
     Every parameter θ is a row of one (P, 2) tensor, so all of them are read at once for the gradient. The first
-    step is each optimizer's own `step()`, which creates its state; the others go through `functional_steps` (core/optim_functional.py),
-    with the rates the schedule's lr_scheduler sets (`scheduled_rates`).
+    step is each optimizer's own `step()`, which creates its state; the others go through `functional_steps`
+    (core/optim_functional.py), with the rates the schedule's lr_scheduler sets (`scheduled_rates`).
 
     Returns:
         paths (steps + 1, P, 2) and the rate each step used (steps, P), P = total number of rates.
