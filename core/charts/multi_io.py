@@ -83,7 +83,7 @@ def multi_input_flow(view: MultiInputView) -> go.Figure:
         arrows.append({"x": x1 - width / 2 + gap, "y": y1 + (y0 - y1) * 0.3, "ax": x0 + width / 2 - gap, "ay": y0,
                        "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True,
                        "arrowhead": 2, "arrowsize": 1.1, "arrowwidth": 2.2, "arrowcolor": NEUTRAL})
-    data = [{"type": "scatter", "mode": "text", "x": xs, "y": ys, "text": text, "textfont": {"size": FONT_SIZE - 2},
+    data = [{"type": "scatter", "mode": "text", "x": xs, "y": ys, "text": text, "textfont": {"size": FONT_SIZE - 2, "color": "#111111"},
              "hovertext": hover, "hoverinfo": "text", "showlegend": False}]
     hidden = {"visible": False, "fixedrange": True, "showgrid": False, "zeroline": False}
     layout = {"xaxis": {**hidden, "range": [0, 100]}, "yaxis": {**hidden, "range": [0.3, 3.7]}, "shapes": shapes,
