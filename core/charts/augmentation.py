@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 
-from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, side_by_side
+from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, rgba, side_by_side
 
 __all__ = ["CHANNEL_COLORS", "aug_picture", "aug_sample_grid", "aug_channel_histograms"]
 
@@ -96,10 +96,6 @@ def aug_sample_grid(samples: np.ndarray, labels: Sequence[str], hover: Sequence[
     return figure(data, layout, height=height)
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
 
 def aug_channel_histograms(hist: pd.DataFrame, after_title: str) -> go.Figure:
     """Per channel, the share of values in each bin, before (the picture) and after (the samples pooled).
@@ -121,7 +117,7 @@ def aug_channel_histograms(hist: pd.DataFrame, after_title: str) -> go.Figure:
             y = part[column].to_numpy()
             data.append({"type": "scatter", "mode": "lines", "x": edges, "y": np.append(y, y[-1]),
                          "line": {"color": color, "width": LINE_WIDTH, "shape": "hv"}, "fill": "tozeroy",
-                         "fillcolor": _rgba(color, 0.12), "name": CHANNEL_NAMES[name], "legendgroup": name,
+                         "fillcolor": rgba(color, 0.12), "name": CHANNEL_NAMES[name], "legendgroup": name,
                          "showlegend": panel == "", "xaxis": f"x{panel}", "yaxis": f"y{panel}",
                          "hovertemplate": f"{name}: %{{y:.2f}}% of values from %{{x}}<extra></extra>"})
     return figure(data, layout, height=380)

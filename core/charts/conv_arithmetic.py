@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from core.charts.theme import FONT_SIZE, PALETTE, figure
+from core.charts.theme import FONT_SIZE, INK_ON_LIGHT, PALETTE, figure
 from core.conv_arithmetic import SlidingStep
 from core.conv_pooling import PoolExample
 from core.feature_maps import FeatureMap
@@ -32,7 +32,7 @@ def grid(z, x, y, colorscale, axis: str = "", text_format: str | None = ".0f", *
             "hovertemplate": "row %{y}, col %{x}: %{z}<extra></extra>", "xaxis": f"x{axis}", "yaxis": f"y{axis}", **extra}
     if text_format and max(z.shape) <= _MAX_TEXT_CELLS:
         cell["texttemplate"] = f"%{{z:{text_format}}}"
-        cell["textfont"] = {"size": FONT_SIZE - (2 if max(z.shape) > 10 else 0), "color": "#111111"}
+        cell["textfont"] = {"size": FONT_SIZE - (2 if max(z.shape) > 10 else 0), "color": INK_ON_LIGHT}
     return cell
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from core.charts.theme import FONT_SIZE, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, side_by_side
+from core.charts.theme import FONT_SIZE, INK_ON_LIGHT, LINE_WIDTH, NEUTRAL, PALETTE, figure, line, side_by_side, tint
 
 if TYPE_CHECKING:  # annotations only: core.multi_io imports torchmetrics (and torchvision, torch._dynamo: about 1 s),
     from core.multi_io import MultiInputView, Run  # which loading every figure builder should not pay for
@@ -23,10 +23,6 @@ _BRANCH = {"image": PALETTE[0], "aux": PALETTE[1], "joint": PALETTE[2]}
 _ERROR = PALETTE[5]
 _INK = [[0.0, "#FFFFFF"], [1.0, "#1A1A1A"]]
 
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def _shape(shape: Sequence[int]) -> str:
@@ -67,7 +63,7 @@ def multi_input_flow(view: MultiInputView) -> go.Figure:
         color = _ERROR if broken else _BRANCH[s.branch]
         shapes.append({"type": "rect", "x0": x - width / 2 + gap, "x1": x + width / 2 - gap, "y0": y - half, "y1": y + half,
                        "line": {"color": color, "width": 2.5, "dash": "dash" if broken else "solid"},
-                       "fillcolor": _rgba(color, 0.14), "layer": "below"})
+                       "fillcolor": tint(color, 0.14), "layer": "below"})
         layer, detail = words[s.name]
         shape = f"✗ needs {view.concat_width} → {view.num_classes}" if broken else _shape(s.actual if s.actual is not None else s.formula)
         if s.name in ("z_image", "z_aux", "z_combined"):
@@ -83,7 +79,8 @@ def multi_input_flow(view: MultiInputView) -> go.Figure:
         arrows.append({"x": x1 - width / 2 + gap, "y": y1 + (y0 - y1) * 0.3, "ax": x0 + width / 2 - gap, "ay": y0,
                        "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True,
                        "arrowhead": 2, "arrowsize": 1.1, "arrowwidth": 2.2, "arrowcolor": NEUTRAL})
-    data = [{"type": "scatter", "mode": "text", "x": xs, "y": ys, "text": text, "textfont": {"size": FONT_SIZE - 2, "color": "#111111"},
+    data = [{"type": "scatter", "mode": "text", "x": xs, "y": ys, "text": text,
+             "textfont": {"size": FONT_SIZE - 2, "color": INK_ON_LIGHT},  # on tinted, opaque boxes: light and dark themes
              "hovertext": hover, "hoverinfo": "text", "showlegend": False}]
     hidden = {"visible": False, "fixedrange": True, "showgrid": False, "zeroline": False}
     layout = {"xaxis": {**hidden, "range": [0, 100]}, "yaxis": {**hidden, "range": [0.3, 3.7]}, "shapes": shapes,

@@ -10,7 +10,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure
+from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure, rgba
 
 __all__ = ["rnn_shape_flow", "rnn_last_state_map", "rnn_architectures"]
 
@@ -18,14 +18,10 @@ _INPUT, _STATE, _CELL = PALETTE[0], PALETTE[1], PALETTE[2]
 _BACKWARD = PALETTE[5]
 
 
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
-
 
 def _box(x0: float, y0: float, x1: float, y1: float, color: str, axis: str = "", dash: str = "solid", fill: float = 0.12) -> dict[str, Any]:
     return {"type": "rect", "xref": f"x{axis}", "yref": f"y{axis}", "x0": x0, "y0": y0, "x1": x1, "y1": y1,
-            "line": {"color": color, "width": 2.5, "dash": dash}, "fillcolor": _rgba(color, fill), "layer": "below"}
+            "line": {"color": color, "width": 2.5, "dash": dash}, "fillcolor": rgba(color, fill), "layer": "below"}
 
 
 def _arrow(x0: float, y0: float, x1: float, y1: float, color: str, axis: str = "", width: float = 2.5) -> dict[str, Any]:
@@ -166,7 +162,7 @@ def _unrolled(labels: _Labels, shapes: list, arrows: list, axis: str, xs: Sequen
         labels.add(x, 2.0, cell, axis=axis, size=FONT_SIZE - 2)
         arrows.append(_arrow(x, 0.75, x, 1.55, _INPUT, axis, 2))
         labels.add(x, 0.45, x_in, _INPUT, axis)
-        color = _INPUT if use else _rgba(NEUTRAL, 0.5)
+        color = _INPUT if use else rgba(NEUTRAL, 0.5)
         arrows.append(_arrow(x, 2.45, x, 3.25, color, axis, 3 if use else 1.5))
         labels.add(x, 3.55, f"<b>{y_out}</b>" if use else y_out, color, axis)
         if previous is not None:

@@ -21,6 +21,20 @@ PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9
 NEUTRAL = "#8C8C8C"
 FONT_SIZE = 16
 LINE_WIDTH = 3
+#: Text drawn on a light, opaque fill (heatmap cells, `tint`ed diagram boxes): the same in light and dark themes.
+INK_ON_LIGHT = "#111111"
+
+
+def rgba(hex_color: str, alpha: float) -> str:
+    """'#RRGGBB' with opacity alpha, as plotly's 'rgba(r,g,b,a)'."""
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def tint(hex_color: str, share: float) -> str:
+    """'#RRGGBB' mixed with white (share of the colour, 0..1), opaque: a light fill that stays light on a dark page."""
+    r, g, b = (round(255 - share * (255 - int(hex_color[i : i + 2], 16))) for i in (1, 3, 5))
+    return f"#{r:02X}{g:02X}{b:02X}"
 
 _THEME: dict[str, Any] = {
     "font": {"size": FONT_SIZE},

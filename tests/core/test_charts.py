@@ -136,3 +136,28 @@ def test_loading_every_figure_builder_leaves_the_heavy_optional_packages_unloade
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_tint_mixes_with_white_and_rgba_keeps_the_colour():
+    from core.charts.theme import rgba, tint
+
+    assert tint("#0072B2", 0.0) == "#FFFFFF" and tint("#0072B2", 1.0) == "#0072B2"
+    assert tint("#000000", 0.25) == "#BFBFBF"
+    assert rgba("#E69F00", 0.5) == "rgba(230,159,0,0.5)"
+
+
+def test_the_multi_input_diagram_is_dark_text_on_opaque_light_boxes():
+    """Readable on a projector and in Streamlit's dark theme: the boxes are opaque light tints (no transparency for
+    a dark page to show through) and the text inside them is near-black."""
+    from core import multi_io as mio
+    from core.charts.theme import INK_ON_LIGHT
+
+    fitting, broken = (charts.multi_input_flow(mio.multi_input_view(1, 64, 16, 30, 128, 8, d)) for d in (136, 100))
+    boxes = [s for fig in (fitting, broken) for s in fig.layout.shapes if s.type == "rect"]
+    assert len(boxes) >= 14
+    for box in boxes:
+        fill = box.fillcolor
+        assert fill.startswith("#") and len(fill) == 7, fill
+        r, g, b = (int(fill[i : i + 2], 16) for i in (1, 3, 5))
+        assert 0.2126 * r + 0.7152 * g + 0.0722 * b > 200, fill  # light
+    assert fitting.data[0].textfont.color == broken.data[0].textfont.color == INK_ON_LIGHT
