@@ -93,6 +93,20 @@ def _is_number(raw: str, integer: bool) -> float | None:
     return value
 
 
+def _check_number(key: str, min_value: float, max_value: float, value: float) -> str | None:
+    """The note for a link value of `key` that is not a number from min_value to max_value (a whole number when
+    all three are ints), after dropping it; None when the link has no value for `key` or a good one."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return None
+    integer = all(isinstance(v, int) for v in (min_value, max_value, value))
+    number = _is_number(raw, integer)
+    if number is not None and min_value <= number <= max_value:
+        return None
+    kind = "a whole number" if integer else "a number"
+    return _reject(key, raw, f"{kind} from {min_value} to {max_value}", value)
+
+
 def slider(
     label: str,
     key: str,
@@ -104,13 +118,7 @@ def slider(
     format: str | None = None,
 ) -> Any:
     """`st.slider` for one number, bound to `?key=`."""
-    raw, note = st.query_params.get(key), None
-    if raw is not None:
-        integer = all(isinstance(v, int) for v in (min_value, max_value, value))
-        number = _is_number(raw, integer)
-        if number is None or not min_value <= number <= max_value:
-            kind = "a whole number" if integer else "a number"
-            note = _reject(key, raw, f"{kind} from {min_value} to {max_value}", value)
+    note = _check_number(key, min_value, max_value, value)
     result = st.slider(
         label, min_value, max_value, value, step=step, key=key, help=help, format=format, bind="query-params"
     )
@@ -122,12 +130,7 @@ def number_input(
     label: str, key: str, min_value: float, max_value: float, value: float, step: float | None = None, help: str | None = None
 ) -> Any:
     """`st.number_input` bound to `?key=`."""
-    raw, note = st.query_params.get(key), None
-    if raw is not None:
-        integer = all(isinstance(v, int) for v in (min_value, max_value, value))
-        number = _is_number(raw, integer)
-        if number is None or not min_value <= number <= max_value:
-            note = _reject(key, raw, f"a number from {min_value} to {max_value}", value)
+    note = _check_number(key, min_value, max_value, value)
     result = st.number_input(
         label, min_value=min_value, max_value=max_value, value=value, step=step, key=key, help=help, bind="query-params"
     )

@@ -69,3 +69,12 @@ def test_without_shuffle_every_epoch_reads_in_order():
     table = at.dataframe[1].value
     assert table["sample indices"].tolist() == ["0, 1, 2, 3, 4", "5, 6, 7, 8, 9", "10, 11"] * 2
     assert metrics(at)["last batch, dropped"] == "2, 0"
+
+
+def test_a_fractional_link_value_for_a_whole_number_input_says_what_it_needs():
+    at = open_page(PAGE, {"data_seed": "1.5", "data_n": "3000000"})
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "`1.5` for `data_seed` is not a whole number from 0 to 9999" in notes, notes
+    assert "for `data_n` is not a whole number from 1 to" in notes, notes
+    assert at.number_input(key="data_seed").value == 0
