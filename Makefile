@@ -37,6 +37,7 @@ test: $(VENV)/.dev-installed browser-deps
 bench: $(VENV)/.dev-installed browser-deps
 	$(PY) bench/run.py
 	$(PY) bench/load.py
+	$(PY) bench/targets.py
 
 # A long fuzz campaign: FUZZ_EXAMPLES random combinations of every control on every page (make test tries 50).
 FUZZ_EXAMPLES ?= 500

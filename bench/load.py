@@ -33,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
 from bench.wsclient import RerunEnd, light_session  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_server  # noqa: E402
 from ui import catalog  # noqa: E402
@@ -391,11 +392,13 @@ def main() -> None:
     args = parser.parse_args()
     if args.only in (None, "start"):
         rows = start_times()
+        results.record("start", rows)
         print("### Start (seconds)\n\n| what | s |\n|---|---:|")
         print("\n".join(f"| {name} | {s:.2f} |" for name, s in rows))
         print()
     if args.only in (None, "class"):
         r = class_at_once(args.sessions, args.training, browsers=args.browsers)
+        results.record("class", {**r, "failures": r["failures"][:20]})
         print(f"### {r['sessions']} sessions at once ({r['browsers']} in Chromium, {r['light']} light websocket "
               f"clients), {r['training']} of them training (one server)\n")
         print("| what | value |\n|---|---:|")
@@ -407,6 +410,7 @@ def main() -> None:
         print()
     if args.only in (None, "live"):
         r = live_training(args.live_epochs)
+        results.record("live", r)
         print(f"### Training with the live page attached (LSTM forecaster, {args.live_epochs} epochs, 1 thread; median of 3)\n")
         print("| what | alone (in-process) | live page attached | ratio |\n|---|---:|---:|---:|")
         print(f"| engine steps per s (records' wall clock) | {r['rate_alone']:.1f} | {r['rate_attached']:.1f} | {r['rate_ratio']:.2f} |")
@@ -414,6 +418,7 @@ def main() -> None:
         print(f"| curve updates per s while training | | {r['refresh_hz']:.1f} | |\n")
     if args.only in (None, "leak"):
         before, after = leak(args.leak_reruns)
+        results.record("leak", {"reruns": args.leak_reruns, "before": before, "after": after})
         print(f"### Leak: {args.leak_reruns} reruns of one page in one session\n")
         print(f"| resident MB before | after | growth |\n|---:|---:|---:|\n| {before:.0f} | {after:.0f} | {after - before:+.0f} |")
 
