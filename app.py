@@ -21,8 +21,11 @@ page = st.navigation(pages, expanded=True)  # every page listed: students see wh
 with gate.slot():  # a few runs at a time, so a whole class moving sliders does not starve the server
     classroom.begin(page.url_path)
     classroom.sidebar()
-    classroom.link_box()
+    write_link = classroom.link_box()  # its place in the sidebar now, the address once the page has checked the link
     classroom.lesson_bar(page.url_path)
     if page.url_path not in ("", catalog.HOME.url_path):
         startup.wait()  # Home is drawn while torch loads; a topic page needs it
-    page.run()
+    try:
+        page.run()
+    finally:  # also after a page's st.stop() (predict-then-reveal)
+        write_link()

@@ -1,7 +1,7 @@
 """Classroom tools every page gets from app.py: presenter mode, predict-then-reveal, copy link, chart
 export, and lessons (a teacher's walk through saved views).
 
-app.py calls `sidebar()` and `lesson_bar()` before the page and `link_box()` after it; pages call
+app.py calls `sidebar()`, `link_box()` and `lesson_bar()` before the page and writes the link after it; pages call
 `chart()` for every figure and `predict()` where a student can guess a number before seeing it.
 """
 from __future__ import annotations
@@ -233,16 +233,25 @@ def _queue(name: str, k: int) -> None:
 
 
 # ---------------------------------------------------------------- link, before the page runs
-def link_box() -> None:
-    """The address that restores this exact view, with a copy button (the code block's icon).
+def link_box() -> Callable[[], None]:
+    """Reserve the sidebar's place for the address that restores this exact view; returns the function that
+    writes it, which app.py calls after the page has run.
 
-    Every control writes its value into the address bar as it changes, and each rerun brings the
-    address's query string with it, so the link is complete before the page runs."""
-    base = (st.context.url or "").split("?", 1)[0]
-    query = urlencode([(k, v) for k in st.query_params if k not in EPHEMERAL for v in st.query_params.get_all(k)])
+    Every control writes its value into the address bar as it changes, and each rerun brings the address's
+    query string with it; written after the page ran, the link also leaves out the values the page's
+    controls refused (a bad link value is dropped and noted before its widget is built)."""
     with st.sidebar:
-        st.markdown("**Link to this view**", help="Copy it with the button at its right; it opens this page with every control where it is now.")
-        st.code(base + ("?" + query if query else ""), language=None, wrap_lines=True)
+        slot = st.container()
+
+    def write() -> None:
+        base = (st.context.url or "").split("?", 1)[0]
+        query = urlencode([(k, v) for k in st.query_params if k not in EPHEMERAL for v in st.query_params.get_all(k)])
+        with slot:
+            st.markdown("**Link to this view**", help="Copy it with the button at its right; it opens this page with every "
+                        "control where it is now.")
+            st.code(base + ("?" + query if query else ""), language=None, wrap_lines=True)
+
+    return write
 
 
 # ---------------------------------------------------------------- charts

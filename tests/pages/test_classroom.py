@@ -134,3 +134,11 @@ def test_a_good_lesson_upload_opens_its_first_step():
     assert not at.exception and at.title[0].value == "Softmax & cross-entropy"
     assert at.slider(key="sm_num_classes").value == 5
     assert "step 1 of 2" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_link_box_leaves_out_a_link_value_the_page_refused():
+    at = open_page(PAGES["datasets"], {"data_seed": "1.5", "data_batch_size": "16"})
+    assert not at.exception
+    link = at.sidebar.code[-1].value
+    assert "data_seed" not in link and "data_batch_size=16" in link, link
+    assert any("`data_seed` is not a whole number" in w.value for w in at.warning)
