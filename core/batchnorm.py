@@ -481,6 +481,19 @@ def sweep_table(pairs: dict[float, tuple[Run, Run]]) -> pd.DataFrame:
                         columns=["lr", "without", "with", "without_diverged", "with_diverged"])
 
 
+def centre_text(centre: float) -> str:
+    """The mean of x̂ as the page writes it: a value that is 0 up to floating-point rounding (|x| < 1e-6) says so
+    ("2.8e-17 ≈ 0"); others to 4 significant digits."""
+    if math.isfinite(centre) and 0 < abs(centre) < 1e-6:
+        return f"{centre:.1e} ≈ 0"
+    return f"{centre + 0.0:.4g}" if math.isfinite(centre) else "nan"
+
+
+def spread_text(low: float, high: float) -> str:
+    """The range of x̂'s variance over the features: one number when they agree to 5e-7, else 'low … high'."""
+    return f"{low:.6f}" if high - low < 5e-7 else f"{low:.4g} … {high:.4g}"
+
+
 def runs_table(runs: tuple[Run, ...], depth: str) -> pd.DataFrame:
     """One row per run: the last epoch's training loss, validation loss and accuracy (eval mode), and how it ended."""
     return pd.DataFrame({

@@ -472,6 +472,11 @@ def growth_per_layer(p: Pass) -> float | None:
     return float((v[-1] / v[0]) ** (1 / (p.depth - 1)))
 
 
+def underflow_layer(p: Pass) -> int | None:
+    """The first layer (1-based) whose Var(z) is exactly 0 in float32, when a layer after the first is; else None."""
+    return int((p.var_z == 0).argmax()) + 1 if (p.var_z[1:] == 0).any() else None
+
+
 def gradient_ratio(p: Pass) -> float:
     """‖∂L/∂W‖ of layer 1 divided by that of layer L: below 1 the first layers learn slower (vanishing), above 1
     faster (exploding); NaN when the last layer's gradient is 0 or either is not finite."""

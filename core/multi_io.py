@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -465,6 +465,28 @@ class Run:
 
     def final(self, column: str) -> float:
         return float(self.epochs[column].iloc[-1])
+
+
+def weighting_table(runs: Mapping[str, Run], labels: Mapping[str, str]) -> pd.DataFrame:
+    """One row per weighting run: both heads' final validation accuracy (%) and the weight each head's loss had at
+    the last step (None before the first step)."""
+    def last(run: Run, column: str) -> float | None:
+        return float(run.steps[column].iloc[-1]) if len(run.steps) else None
+
+    return pd.DataFrame([{"weighting": labels[s], "alphabet accuracy (%)": 100 * r.final("metric_alphabet"),
+                          "character accuracy (%)": 100 * r.final("metric_character"),
+                          "weight on L_alphabet (last step)": last(r, "factor_alphabet"),
+                          "weight on L_character (last step)": last(r, "factor_character")} for s, r in runs.items()])
+
+
+def scale_table(runs: Mapping[str, Run], unit: float) -> pd.DataFrame:
+    """One row per loss-scale run ("plain", "normalized"): character accuracy (%), ink R², the ink RMSE in the unit
+    (√ of the validation MSE) and both validation losses."""
+    rmse = f"ink RMSE ({UNITS.get(int(unit), f'×{unit:g}')})"
+    return pd.DataFrame([{"run": "plain sum L_CE + L_MSE" if name == "plain" else "Σ L_k / EMA(L_k)",
+                          "character accuracy (%)": 100 * r.final("metric_character"), "ink R²": r.final("metric_ink"),
+                          rmse: r.final("val_loss_ink") ** 0.5, "validation L_CE": r.final("val_loss_character"),
+                          "validation L_MSE": r.final("val_loss_ink")} for name, r in runs.items()])
 
 
 def first_step_balance(run: Run) -> tuple[float, float] | None:

@@ -88,13 +88,10 @@ if v.train.error and mode == "train":
 classroom.chart(charts.batchnorm_steps(v.x, shown.mean, shown.var, shown.x_hat, shown.y, gamma, beta, mode), key="bn_steps_chart")
 cols = st.columns(3)
 cols[0].metric(f"max |formula − nn.BatchNorm1d| ({mode} mode)", "refused" if shown.y_torch is None else f"{shown.max_error:.1e}")
-centre = shown.centre
-cols[1].metric("mean of x̂ over the batch (worst feature)",
-               f"{centre:.1e} ≈ 0" if math.isfinite(centre) and 0 < abs(centre) < 1e-6 else number(centre),
+cols[1].metric("mean of x̂ over the batch (worst feature)", bn.centre_text(shown.centre),
                help="In train mode it is 0 in exact arithmetic: what is left (like 1e-17) is the rounding of the floating-point "
                     "sums. In eval mode x̂ uses the running statistics, so its mean need not be 0.")
-low, high = shown.spread
-cols[2].metric("variance of x̂, ÷ m (range over features)", f"{low:.6f}" if high - low < 5e-7 else f"{low:.4g} … {high:.4g}")
+cols[2].metric("variance of x̂, ÷ m (range over features)", bn.spread_text(*shown.spread))
 if mode == "train" and m == 1:
     st.caption("With m = 1 every x̂ is 0: the sample is its own mean. Whatever the input, y = β.")
 elif mode == "train":

@@ -72,8 +72,7 @@ if scheme == "zeros":
     st.info("All weights 0: every z is exactly 0 and every unit of a layer computes the same thing. The gradient reaching "
             "a layer passes through the next layer's Wᵀ = 0, so only the last layer's weights can get one (when its input "
             "f(0) is not 0): nothing breaks the symmetry, and training can never make the units differ.", icon=":material/info:")
-elif bad is None and (p.var_z[1:] == 0).any():
-    first = int((p.var_z == 0).argmax()) + 1
+elif bad is None and (first := ini.underflow_layer(p)) is not None:
     st.info(f"From layer {first} on the values underflow to exactly 0 in float32 (below 1.4·10⁻⁴⁵): vanishing activations.",
             icon=":material/info:")
 

@@ -38,10 +38,6 @@ def use_fit(value: int) -> None:
     st.session_state["mio_classifier_in"] = value
 
 
-def pct(x: float) -> float:
-    return 100 * x
-
-
 def run_key(task: str, scheme: str) -> mio.RunKey:
     return mio.run_key(task, scheme, weight_a, lr, epochs, unit, seed)
 
@@ -178,12 +174,7 @@ unc, norm = runs["uncertainty"], runs["normalized"]
 sigma = dict(zip(unc.heads, unc.final_state))
 ema = dict(zip(norm.heads, norm.final_state))
 st.dataframe(
-    [{"weighting": SCHEME_LABELS[s], "alphabet accuracy (%)": pct(r.final("metric_alphabet")),
-      "character accuracy (%)": pct(r.final("metric_character")),
-      "weight on L_alphabet (last step)": float(r.steps["factor_alphabet"].iloc[-1]) if len(r.steps) else None,
-      "weight on L_character (last step)": float(r.steps["factor_character"].iloc[-1]) if len(r.steps) else None}
-     for s, r in runs.items()],
-    hide_index=True, width="stretch", key="mio_weighting_table",
+    mio.weighting_table(runs, SCHEME_LABELS), hide_index=True, width="stretch", key="mio_weighting_table",
     column_config={c: st.column_config.NumberColumn(format="%.1f") for c in ("alphabet accuracy (%)", "character accuracy (%)")}
     | {c: st.column_config.NumberColumn(format="%.3f") for c in ("weight on L_alphabet (last step)", "weight on L_character (last step)")})
 classroom.chart(charts.weighting_state(unc, norm), key="mio_state")
@@ -203,16 +194,10 @@ st.markdown(f"A character head (cross-entropy) next to an **ink head** (MSE) tha
             f"strokes cover, in **{mio.UNITS[unit]}** (×{unit:,}). The unit changes nothing about the task, but the MSE "
             f"grows with its square (×{unit ** 2:,}). Solid: the plain sum L_CE + L_MSE. Dashed: each loss divided by its EMA.")
 classroom.chart(charts.loss_scales(plain, normed, {"plain": "plain sum", "normalized": "normalized by EMA"}), key="mio_scales")
-rmse = f"ink RMSE ({mio.UNITS[unit]})"
-st.dataframe(
-    [{"run": "plain sum L_CE + L_MSE" if r == "plain" else "Σ L_k / EMA(L_k)", "character accuracy (%)": pct(x.final("metric_character")),
-      "ink R²": x.final("metric_ink"), rmse: x.final("val_loss_ink") ** 0.5,
-      "validation L_CE": x.final("val_loss_character"), "validation L_MSE": x.final("val_loss_ink")} for r, x in scale_runs.items()],
-    hide_index=True, width="stretch", key="mio_scales_table",
-    column_config={"character accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
-                   "ink R²": st.column_config.NumberColumn(format="%.3f"), rmse: st.column_config.NumberColumn(format="%.4g"),
-                   "validation L_CE": st.column_config.NumberColumn(format="%.4g"),
-                   "validation L_MSE": st.column_config.NumberColumn(format="%.4g")})
+scales = mio.scale_table(scale_runs, unit)
+st.dataframe(scales, hide_index=True, width="stretch", key="mio_scales_table",
+             column_config={c: st.column_config.NumberColumn(format="%.1f" if "%" in c else "%.3f" if "R²" in c else "%.4g")
+                            for c in scales.columns[1:]})
 if (balance := mio.first_step_balance(plain)) is not None:
     ratio, share = balance
     times = f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"

@@ -237,3 +237,10 @@ def test_sweep_chart_marks_diverged_runs():
     assert np.isnan(table.loc[1, "without"]) and table.loc[1, "without_diverged"]
     fig = validated(charts.batchnorm_lr_sweep(table, 0.01, bn.constant_loss()))
     assert fig.layout.xaxis.type == "log" and any(t.name == "without BatchNorm: diverged" for t in fig.data)
+
+
+def test_centre_and_spread_texts_say_zero_up_to_rounding_and_one_number_when_features_agree():
+    assert bn.centre_text(2.776e-17) == "2.8e-17 ≈ 0" and bn.centre_text(-3e-8) == "-3.0e-08 ≈ 0"
+    assert bn.centre_text(0.0) == "0" and bn.centre_text(-0.0) == "0" and bn.centre_text(0.12345) == "0.1235"
+    assert bn.centre_text(float("nan")) == "nan"
+    assert bn.spread_text(0.99998, 0.9999801) == "0.999980" and bn.spread_text(0.5, 0.9) == "0.5 … 0.9"

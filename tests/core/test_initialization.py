@@ -209,6 +209,10 @@ def test_vanishing_preserving_and_exploding():
     assert not np.isfinite(exploding.loss) and not np.isfinite(exploding.grad_norm).any()
     small = ini.run_pass(50, 512, "relu", "normal_small", False)
     assert small.overflow_layer is None and small.var_z[-1] < 1e-60 and ini.growth_per_layer(small) < 0.05
+    assert ini.underflow_layer(kaiming) is None
+    narrow = ini.run_pass(50, 64, "relu", "normal_small", False)  # narrower: it underflows to exactly 0 on the way
+    k = ini.underflow_layer(narrow)
+    assert k is not None and narrow.var_z[k - 1] == 0 and narrow.var_z[k - 2] > 0
     zeros = ini.run_pass(6, 16, "sigmoid", "zeros", False)
     assert (zeros.var_z == 0).all() and (zeros.grad_norm[:-1] == 0).all() and zeros.grad_norm[-1] > 0  # σ(0) = ½ feeds the last
 

@@ -367,3 +367,21 @@ def test_page_runs_retrain_only_what_a_control_changes():
     assert [n for n in a if a[n] != b[n]] == [("weighting", "fixed")]
     assert [n for n in a if a[n] != c[n]] == [("scales", "plain"), ("scales", "normalized")]
     assert mio.kendall_weight(1.0) == 0.5 and mio.kendall_weight(0.0) == float("inf")
+
+
+def test_the_weighting_and_scale_tables_are_the_runs_final_figures(runs):
+    weighting, scales = runs
+    labels = {s: s.upper() for s in weighting}
+    table = mio.weighting_table(weighting, labels)
+    assert list(table.weighting) == [labels[s] for s in weighting]
+    for row, run in zip(table.itertuples(index=False), weighting.values()):
+        assert row[1] == pytest.approx(100 * run.final("metric_alphabet"))
+        assert row[2] == pytest.approx(100 * run.final("metric_character"))
+        assert row[3] == run.steps.factor_alphabet.iloc[-1] and row[4] == run.steps.factor_character.iloc[-1]
+    shown = {name: scales[(name, 10000)] for name in ("plain", "normalized")}
+    table = mio.scale_table(shown, 10000)
+    assert list(table.columns) == ["run", "character accuracy (%)", "ink R²", "ink RMSE (basis points)", "validation L_CE",
+                                   "validation L_MSE"]
+    assert table["ink RMSE (basis points)"].tolist() == pytest.approx([r.final("val_loss_ink") ** 0.5 for r in shown.values()])
+    empty = dataclasses.replace(weighting["fixed"], steps=weighting["fixed"].steps.iloc[:0])
+    assert mio.weighting_table({"fixed": empty}, labels)["weight on L_alphabet (last step)"].isna().all()
