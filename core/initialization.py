@@ -484,6 +484,16 @@ def gradient_ratio(p: Pass) -> float:
     return first / last if last > 0 and math.isfinite(first) and math.isfinite(last) else math.nan
 
 
+def gradient_ratio_text(p: Pass) -> str:
+    """The ratio as the page shows it; when it has no value, why: every gradient 0, or not finite (overflow)."""
+    ratio = gradient_ratio(p)
+    if math.isfinite(ratio):
+        return f"{ratio:.3g}"
+    if not np.isfinite(p.grad_norm).all():
+        return "not finite"
+    return "0 ÷ 0" if p.grad_norm[0] == 0 else "÷ 0"
+
+
 def gradient_verdict(p: Pass) -> str | None:
     """One sentence on how the first layer's gradient compares with the last's; None for one layer or no ratio."""
     ratio = gradient_ratio(p)

@@ -56,7 +56,8 @@ cols = st.columns(4)
 cols[0].metric("Var(W) by the formula", number(var_w), help=ini.init_source(scheme, activation, None)[0])
 cols[1].metric("n·Var(W): factor per layer", number(n * var_w), help="The course's Var(z) = n·Var(W)·Var(x): 1 keeps the variance.")
 cols[2].metric(f"Var(z) at layer {depth}", number(p.var_z[-1]))
-cols[3].metric("‖∂L/∂W‖: layer 1 ÷ layer L", number(ini.gradient_ratio(p)), help="Below 1: the first layers learn slower than the last (vanishing).")
+cols[3].metric("‖∂L/∂W‖: layer 1 ÷ layer L", ini.gradient_ratio_text(p),
+               help="Below 1: the first layers learn slower than the last (vanishing). 0 ÷ 0: no layer gets a gradient.")
 
 classroom.chart(charts.init_variance_profile(p), key="init_profile_chart")
 st.caption(f"A batch of B = {p.batch} inputs x ~ N(0, 1) (B·n = {ini.VALUES_PER_LAYER:,} values per layer), train mode. "

@@ -229,6 +229,9 @@ def test_gradient_ratio_and_its_sentence_follow_the_layers_gradients():
     assert float(tiny.grad_norm.max()) < 1e-6 and "nothing learns" in ini.gradient_verdict(tiny)
     exploding = ini.run_pass(50, 512, "relu", "normal", False)  # overflows: the gradients are NaN
     assert np.isnan(ini.gradient_ratio(exploding)) and ini.gradient_verdict(exploding) is None
+    assert ini.gradient_ratio_text(exploding) == "not finite" and ini.gradient_ratio_text(kaiming) == f"{ini.gradient_ratio(kaiming):.3g}"
+    dead = ini.run_pass(50, 64, "relu", "normal_small", False)  # everything underflows: no layer gets a gradient
+    assert (dead.grad_norm == 0).all() and ini.gradient_ratio_text(dead) == "0 ÷ 0"
     zeros = ini.run_pass(6, 16, "sigmoid", "zeros", False)  # layer 1 gets no gradient at all
     assert ini.gradient_ratio(zeros) == 0 and ini.gradient_verdict(zeros) is None
     one = ini.run_pass(1, 64, "relu", "default", False)
