@@ -490,8 +490,14 @@ def centre_text(centre: float) -> str:
 
 
 def spread_text(low: float, high: float) -> str:
-    """The range of x̂'s variance over the features: one number when they agree to 5e-7, else 'low … high'."""
-    return f"{low:.6f}" if high - low < 5e-7 else f"{low:.4g} … {high:.4g}"
+    """The range of x̂'s variance over the features, short enough for a metric: one number when they agree to 5e-7;
+    for a narrow range (under 1e-3, e.g. train mode's "a hair under 1") the lowest with the decimals that show how far
+    under ("≥ 0.999991", not a rounded "1 … 1"); else 'low … high' to 4 significant digits."""
+    if high - low < 5e-7:
+        return f"{low:.6f}"
+    if high - low < 1e-3:
+        return f"≥ {low:.{min(8, math.ceil(-math.log10(high - low)) + 1)}f}"
+    return f"{low:.4g} … {high:.4g}"
 
 
 def runs_table(runs: tuple[Run, ...], depth: str) -> pd.DataFrame:

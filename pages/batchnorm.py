@@ -91,7 +91,8 @@ cols[0].metric(f"max |formula − nn.BatchNorm1d| ({mode} mode)", "refused" if s
 cols[1].metric("mean of x̂ over the batch (worst feature)", bn.centre_text(shown.centre),
                help="In train mode it is 0 in exact arithmetic: what is left (like 1e-17) is the rounding of the floating-point "
                     "sums. In eval mode x̂ uses the running statistics, so its mean need not be 0.")
-cols[2].metric("variance of x̂, ÷ m (range over features)", bn.spread_text(*shown.spread))
+cols[2].metric("variance of x̂, ÷ m (range over features)", bn.spread_text(*shown.spread),
+               help=f"From {shown.spread[0]:.9f} to {shown.spread[1]:.9f} over the features.")
 if mode == "train" and m == 1:
     st.caption("With m = 1 every x̂ is 0: the sample is its own mean. Whatever the input, y = β.")
 elif mode == "train":

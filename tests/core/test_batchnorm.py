@@ -244,3 +244,4 @@ def test_centre_and_spread_texts_say_zero_up_to_rounding_and_one_number_when_fea
     assert bn.centre_text(0.0) == "0" and bn.centre_text(-0.0) == "0" and bn.centre_text(0.12345) == "0.1235"
     assert bn.centre_text(float("nan")) == "nan"
     assert bn.spread_text(0.99998, 0.9999801) == "0.999980" and bn.spread_text(0.5, 0.9) == "0.5 … 0.9"
+    assert bn.spread_text(0.9999846, 0.9999987) == "≥ 0.999985"  # how far under 1, never a rounded "1 … 1"
