@@ -47,5 +47,7 @@ def test_cnn_builder_link_restores_a_typed_stack(server, page):
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
     expect(page.locator(".st-key-cnn_layers input")).to_have_value("conv 8 3; relu; maxpool 2")
-    z = page.locator(".js-plotly-plot").first.evaluate("g => g._fullData[2].z.length")
+    plot = page.locator(".st-key-cnn_field_chart .js-plotly-plot")
+    plot.wait_for(timeout=30_000)
+    z = plot.evaluate("g => g._fullData[2].z.length")
     assert z == 20

@@ -12,7 +12,7 @@ def test_play_moves_the_markers_along_the_race(server, page):
     page.goto(f"{server}/optimizers?opt_step=0&opt_optimizers=SGD&opt_optimizers=Adam")
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
-    plot = page.locator(".js-plotly-plot").first
+    plot = page.locator(".st-key-opt_chart .js-plotly-plot")  # by key: the charts draw in no fixed order
     plot.wait_for(timeout=30_000)
     start = plot.evaluate(MARKERS)
     assert start is not None and len(start) == 2 and start[0] == start[1]  # both at the start point
@@ -20,7 +20,7 @@ def test_play_moves_the_markers_along_the_race(server, page):
     plot.locator(".updatemenu-button").first.click()  # ▶ Play
     moved = ("([sel, before]) => { const g = document.querySelector(sel); const now = (MARKERS)(g);"
              " return now !== null && now.some((v, i) => v !== before[i]); }").replace("MARKERS", MARKERS)
-    page.wait_for_function(moved, arg=[".js-plotly-plot", start], timeout=15_000)
+    page.wait_for_function(moved, arg=[".st-key-opt_chart .js-plotly-plot", start], timeout=15_000)
 
 
 def test_link_restores_the_race(server, page):
@@ -28,6 +28,8 @@ def test_link_restores_the_race(server, page):
     wait_idle(page)
     assert page.get_by_test_id("stException").count() == 0
     expect(page.locator(".st-key-opt_start_x").get_by_role("slider")).to_have_value("1")
-    names = page.locator(".js-plotly-plot").first.evaluate("g => g.data.map(t => t.name)")
+    plot = page.locator(".st-key-opt_chart .js-plotly-plot")
+    plot.wait_for(timeout=30_000)
+    names = plot.evaluate("g => g.data.map(t => t.name)")
     assert "Adam" in names and "Nesterov" in names and "SGD" not in names
     assert "0.2" in page.locator(".st-key-opt_lr_adam").inner_text()

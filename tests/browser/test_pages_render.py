@@ -51,7 +51,9 @@ def test_deep_link_restores_activations(server, page):
     assert page.get_by_test_id("stException").count() == 0
     depth = page.locator(".st-key-act_depth").get_by_role("slider")
     expect(depth).to_have_value("12")
-    names = page.locator(".js-plotly-plot").first.evaluate("g => g.data.map(t => t.name)")
+    plot = page.locator(".st-key-act_chart .js-plotly-plot")  # by key: the charts draw in no fixed order
+    plot.wait_for(timeout=30_000)
+    names = plot.evaluate("g => g.data.map(t => t.name)")
     assert "Sigmoid" in names and "ELU" in names and "ReLU" not in names
 
 
