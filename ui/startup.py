@@ -7,9 +7,12 @@ torch loads; a topic page waits for it (`wait()`) before it runs.
 from __future__ import annotations
 
 import gc
+import importlib
 import os
+import pkgutil
 import threading
 
+LAZY_IMPORTS = ("torchvision.datasets", "torchvision.transforms", "PIL.Image")  # imported inside core's functions
 _done = threading.Event()
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
@@ -36,9 +39,18 @@ def _warm_up() -> None:
         import torch._dynamo  # noqa: F401
         import torch.optim  # noqa: F401
 
-        import core.activations  # noqa: F401
+        # Every core module, and the packages core imports inside functions, before any topic page runs:
+        # two sessions importing the same package for the first time at once can break it for good. Two
+        # threads importing torchmetrics.classification and torchmetrics.regression together fail with
+        # "partially initialized module" every time (torchmetrics' circular imports), and the process is left
+        # with a torchmetrics that has no `classification`: every later training fails until a restart.
+        import core
         from core import charts
 
+        for module in pkgutil.walk_packages(core.__path__, "core."):
+            importlib.import_module(module.name)
+        for name in LAZY_IMPORTS:
+            importlib.import_module(name)
         charts.__all__  # noqa: B018 - loads every figure builder (core/charts/__init__.py)
 
         # Streamlit runs gc.collect() after every script run. With torch loaded, a full collection walks

@@ -241,3 +241,35 @@ def test_when_a_rerun_ends():
     assert run(outcome([start(), finish(early), running(False)])) is None  # st.rerun(): another run follows
     assert run(outcome([start(), finish(early), running(False), start(), finish(ok)])) == ok
     assert run(outcome([start(), start("f"), finish(frag, "f"), running(False)])) == wsclient.IDLE_UNFINISHED
+
+
+def test_a_cold_server_survives_sessions_opening_torchmetrics_pages_at_once():
+    """Right after a start, four sessions open pages whose modules import torchmetrics' classification and regression
+    metrics at the same moment; then a session opens them again. Before the warm-up imported all of core, two
+    first imports at once failed ("partially initialized module") and left torchmetrics broken for every later run."""
+    paths = ["multi-io", "regression-metrics", "classification-metrics", "training"]
+    port = free_port()
+    proc = start_server(port)
+    base = f"http://127.0.0.1:{port}"
+
+    async def visit(path):
+        client = LightClient(base, timeout=90)
+        try:
+            await client.open(path)
+            return path, client.last.status, client.last.exceptions, client.failures
+        finally:
+            await client.close()
+
+    async def together():
+        return await asyncio.gather(*(visit(p) for p in paths))
+
+    async def one_by_one():
+        return [await visit(p) for p in paths]
+
+    try:
+        for results in (run(together()), run(one_by_one())):
+            assert [r for r in results if r[1] != "FINISHED_SUCCESSFULLY" or r[2] or r[3]] == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert "Uncaught app execution" not in open(proc.log).read()
