@@ -489,6 +489,28 @@ def scale_table(runs: Mapping[str, Run], unit: float) -> pd.DataFrame:
                           "validation L_MSE": r.final("val_loss_ink")} for name, r in runs.items()])
 
 
+def scale_table_formats(table: pd.DataFrame) -> dict[str, str]:
+    """printf formats for `scale_table`'s number columns: accuracy to 0.1, R² to 0.001, and each loss column with one
+    number of decimals for both rows, enough for 4 significant digits of its smallest value (so 3.400 beside 2.449,
+    not 3.4), or in e-notation from a million up."""
+    formats = {}
+    for column in table.columns[1:]:
+        if "%" in column:
+            formats[column] = "%.1f"
+        elif "R²" in column:
+            formats[column] = "%.3f"
+        else:
+            values = np.abs(table[column].to_numpy(dtype=float))
+            values = values[np.isfinite(values) & (values > 0)]
+            if not values.size:
+                formats[column] = "%.4f"
+            elif values.max() >= 1e6:
+                formats[column] = "%.3e"
+            else:
+                formats[column] = f"%.{min(6, max(0, 3 - math.floor(math.log10(values.min()))))}f"
+    return formats
+
+
 def first_step_balance(run: Run) -> tuple[float, float] | None:
     """How the plain sum L_CE + L_MSE of an ink run is split at its first step: (L_MSE / L_CE, L_MSE's share of
     the sum in %). None before the first step, or when L_CE is 0 or either loss is not finite."""

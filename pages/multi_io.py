@@ -196,8 +196,7 @@ st.markdown(f"A character head (cross-entropy) next to an **ink head** (MSE) tha
 classroom.chart(charts.loss_scales(plain, normed, {"plain": "plain sum", "normalized": "normalized by EMA"}), key="mio_scales")
 scales = mio.scale_table(scale_runs, unit)
 st.dataframe(scales, hide_index=True, width="stretch", key="mio_scales_table",
-             column_config={c: st.column_config.NumberColumn(format="%.1f" if "%" in c else "%.3f" if "R²" in c else "%.4g")
-                            for c in scales.columns[1:]})
+             column_config={c: st.column_config.NumberColumn(format=f) for c, f in mio.scale_table_formats(scales).items()})
 if (balance := mio.first_step_balance(plain)) is not None:
     ratio, share = balance
     times = f"{ratio:,.0f}" if ratio >= 100 else f"{ratio:.3g}"

@@ -63,7 +63,20 @@ def init_variance_profile(p) -> go.Figure:
     layout["annotations"].append({"xref": "x domain", "yref": "y", "x": 0, "y": 0, "yshift": 2, "text": "Var(x) = 1",
                                   "showarrow": False, "xanchor": "left", "yanchor": "bottom",
                                   "font": {"color": NEUTRAL, "size": 13}})
+    if (note := _nothing_to_draw(p.grad_norm, "‖∂L/∂W‖")) is not None:
+        layout["annotations"].append({"xref": "x2 domain", "yref": "y2 domain", "x": 0.5, "y": 0.5, "text": note,
+                                      "showarrow": False, "font": {"color": NEUTRAL, "size": 15}})
     return figure(data, layout, height=470)
+
+
+def _nothing_to_draw(values: np.ndarray, name: str) -> str | None:
+    """Why a log panel is empty: every value exactly 0 (underflow), or not finite (overflow); None if any can be drawn."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0 or np.any(np.isfinite(v) & (v > 0)):
+        return None
+    if np.all(v == 0):
+        return f"every {name} is exactly 0:<br>nothing to draw on a log axis"
+    return f"no {name} is a positive finite number:<br>nothing to draw on a log axis"
 
 
 def _weak_regions(activation: str, edge: float | None, lo: float, hi: float) -> list[tuple[float, float]]:

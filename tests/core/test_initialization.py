@@ -377,3 +377,15 @@ def test_training_comparison_learns_only_with_a_fitting_init():
     fig = go.Figure(charts.init_training_curves([good, stuck, wild], ini.SCHEME_LABELS, base).to_dict())
     assert len(fig.data) == 3 + 3 + 2  # raw, smoothed, validation; the diverged run has no finished epoch
     assert fig.layout.yaxis.range[1] < 1.2  # fits the finished runs, not the diverged one's huge first loss
+
+
+def test_backward_panel_says_why_it_is_empty():
+    texts = lambda fig: [a["text"] for a in fig.layout.annotations]  # noqa: E731
+    empty = ini.run_pass(50, 64, "tanh", "normal_small", False)
+    assert not (empty.grad_norm > 0).any()
+    note = [t for t in texts(charts.init_variance_profile(empty)) if "nothing to draw" in t]
+    assert note == ["every ‖∂L/∂W‖ is exactly 0:<br>nothing to draw on a log axis"]
+    drawn = ini.run_pass(10, 64, "tanh", "default", False)
+    assert not [t for t in texts(charts.init_variance_profile(drawn)) if "nothing to draw" in t]
+    overflow = ini.Pass(**{**drawn.__dict__, "grad_norm": np.full(10, np.inf)})
+    assert any("positive finite" in t for t in texts(charts.init_variance_profile(overflow)))

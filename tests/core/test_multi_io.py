@@ -385,3 +385,14 @@ def test_the_weighting_and_scale_tables_are_the_runs_final_figures(runs):
     assert table["ink RMSE (basis points)"].tolist() == pytest.approx([r.final("val_loss_ink") ** 0.5 for r in shown.values()])
     empty = dataclasses.replace(weighting["fixed"], steps=weighting["fixed"].steps.iloc[:0])
     assert mio.weighting_table({"fixed": empty}, labels)["weight on L_alphabet (last step)"].isna().all()
+
+
+def test_scale_table_formats_keep_one_number_of_decimals_per_column():
+    table = pd.DataFrame({"run": ["a", "b"], "character accuracy (%)": [90.0, 80.0], "ink R²": [0.5, 0.25],
+                          "ink RMSE": [3.4, 2.449], "validation L_CE": [0.0021, 1.5], "validation L_MSE": [2.5e7, 10.0],
+                          "empty": [float("nan"), 0.0]})
+    formats = mio.scale_table_formats(table)
+    assert formats == {"character accuracy (%)": "%.1f", "ink R²": "%.3f", "ink RMSE": "%.3f", "validation L_CE": "%.6f",
+                       "validation L_MSE": "%.3e", "empty": "%.4f"}
+    assert formats["ink RMSE"] % 3.4 == "3.400" and formats["ink RMSE"] % 2.449 == "2.449"
+    assert mio.scale_table_formats(table.assign(**{"ink RMSE": [12000.0, 150.0]}))["ink RMSE"] == "%.1f"
