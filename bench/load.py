@@ -58,13 +58,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def client_chromium() -> str:
-    """Chromium for the tests that measure the server's capacity (class, live): started by `chrt --idle`,
-    so that its threads run only on CPU the server leaves free.
+    """Chromium for the tests that measure the server's capacity (class, live): in a scheduling group of its own
+    at the lowest weight and in the idle scheduling class, so that it runs on the CPU the server leaves free.
 
-    The Chromium sessions stand in for students' own machines, but here they share the server's two cores,
-    and five contexts drawing their pages take both cores in bursts of a second or more: the server (and its
-    `/_stcore/health`) then got a tenth of a core. Chromium resets its threads' nice values itself, so
-    `nice` does not hold it back; the idle scheduling class does. Without `chrt`, plain Chromium."""
+    The Chromium sessions stand in for students' own machines, but here they share the server's two cores, and
+    five contexts drawing their pages take both cores in bursts of a second or more. Linux's autogroups share
+    the CPU fairly between sessions, not threads: Playwright starts Chromium in a session of its own, so it got
+    as much CPU as the server's session whatever its threads' class or nice value (Chromium resets those
+    itself). The wrapper makes Chromium a session leader if it is not one, sets that session's autogroup to
+    nice 19 (/proc/self/autogroup) and starts Chromium with `chrt --idle 0`. Without `chrt`, plain Chromium."""
     import shutil
     import tempfile
 
@@ -73,7 +75,20 @@ def client_chromium() -> str:
         print("note: no chrt (util-linux): Chromium shares the server's CPU as an equal", file=sys.stderr)
         return CHROMIUM
     wrapper = Path(tempfile.mkdtemp(prefix="dlx-chromium-")) / "chromium"
-    wrapper.write_text(f'#!/bin/sh\nexec "{chrt}" --idle 0 "{shutil.which(CHROMIUM) or CHROMIUM}" "$@"\n')
+    wrapper.write_text(f"""#!{sys.executable} -S
+import os, sys
+try:
+    os.setsid()  # fails when Chromium's launcher already made this process a session (or group) leader
+except OSError:
+    pass
+if os.getsid(0) == os.getpid():  # its own autogroup: lowering it touches no one else
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write("19")
+    except OSError:
+        pass  # no autogroups in this kernel: the idle class alone
+os.execv({chrt!r}, [{chrt!r}, "--idle", "0", {shutil.which(CHROMIUM) or CHROMIUM!r}, *sys.argv[1:]])
+""")
     wrapper.chmod(0o755)
     return str(wrapper)
 

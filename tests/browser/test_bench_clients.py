@@ -1,7 +1,9 @@
-"""The bench's client Chromium (bench/load.py, `client_chromium`) really runs in the idle scheduling class.
+"""The bench's client Chromium (bench/load.py, `client_chromium`) really runs in the idle scheduling class, in an
+autogroup of its own at nice 19.
 
 The class and live-training benches measure the server's capacity with Chromium on the same two cores;
-they rely on every Chromium thread running as SCHED_IDLE, which Chromium's own nice-value changes do not undo."""
+they rely on every Chromium thread running as SCHED_IDLE, which Chromium's own nice-value changes do not undo,
+and, where the kernel groups the CPU by session (autogroups), on Chromium's session weighing the least."""
 from __future__ import annotations
 
 import os
@@ -35,21 +37,32 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _autogroup(pid: int | str) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()  # "/autogroup-1714 nice 19"
+    except OSError:
+        return None
+
+
 def test_client_chromium_threads_are_all_sched_idle():
     from playwright.sync_api import sync_playwright
 
     from bench.load import client_chromium
 
+    ours = _autogroup("self")
     with sync_playwright() as p:
         idle = p.chromium.launch(executable_path=client_chromium(), args=CHROMIUM_ARGS)
         page = idle.new_page()
         page.set_content("<p>drawn</p>")
         assert page.inner_text("p") == "drawn"
-        policies = {}
+        policies, groups = {}, {}
         for pid in _descendants(os.getpid()):
             try:
-                if "chrom" not in (Path(f"/proc/{pid}/comm").read_text()):
+                comm = Path(f"/proc/{pid}/comm").read_text()
+                if "chrom" not in comm:
                     continue
+                if "crashpad" not in comm:  # the crash handler starts a session of its own, at nice 0: it only waits
+                    groups[pid] = _autogroup(pid)
                 for tid in os.listdir(f"/proc/{pid}/task"):
                     policies[int(tid)] = os.sched_getscheduler(int(tid))
             except (OSError, ProcessLookupError):
@@ -57,3 +70,6 @@ def test_client_chromium_threads_are_all_sched_idle():
         idle.close()
     assert len(policies) > 5, "found no Chromium threads under this process"
     assert set(policies.values()) == {os.SCHED_IDLE}, policies
+    if ours is not None:  # a kernel with autogroups: Chromium in its own, at nice 19; this process's untouched
+        assert all(g is not None and g.endswith("nice 19") and g.split()[0] != ours.split()[0] for g in groups.values()), groups
+        assert _autogroup("self") == ours
