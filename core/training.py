@@ -157,3 +157,21 @@ def history(records: list[Record]) -> tuple["pd.DataFrame", "pd.DataFrame"]:
     if epochs.empty:
         epochs = pd.DataFrame(columns=["step", "epoch", "wall", "train_loss", "val_loss"])
     return steps, epochs
+
+
+def progress(name: str, records: list[Record], total_steps: int, running: bool, status: str) -> tuple[float, str]:
+    """A run's progress bar: the fraction of its steps taken, and "name: step k of n, about t s left" while it
+    runs (t from the mean time per step so far) or "name: step k of n (status)" once it has ended."""
+    steps = sum(r.kind == "step" for r in records)
+    wall = records[-1].wall if records else 0.0
+    text = f"{name}: step {steps} of {total_steps}"
+    if running:
+        text += f", about {wall / steps * (total_steps - steps):.0f} s left" if steps else ""
+    else:
+        text += f" ({status})"
+    return min(1.0, steps / max(1, total_steps)), text
+
+
+def last_epoch(epochs: "pd.DataFrame") -> dict[str, float]:
+    """The last epoch's losses and metrics (no step, epoch or wall), {} before the first epoch ends."""
+    return epochs.drop(columns=["step", "epoch", "wall"]).iloc[-1].to_dict() if len(epochs) else {}

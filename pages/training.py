@@ -144,12 +144,8 @@ def live_view() -> None:
     if current is None:
         st.info("Press **Train** to start a run. Up to five runs stay here to compare.", icon=":material/play_arrow:")
         return
-    records = current.snapshot()
-    steps = sum(r.kind == "step" for r in records)
-    wall = records[-1].wall if records else 0.0
-    left_s = wall / steps * (current.total_steps - steps) if steps else 0.0
-    status = f"{current.name}: step {steps} of {current.total_steps}" + (f", about {left_s:.0f} s left" if current.running else f" ({current.status})")
-    st.progress(min(1.0, steps / max(1, current.total_steps)), text=status)
+    done, text = training.progress(current.name, current.snapshot(), current.total_steps, current.running, current.status)
+    st.progress(done, text=text)
     if current.message:
         (st.error if current.status in ("diverged", "failed") else st.warning)(current.message)
     baseline = st.session_state.get("train_baseline")
@@ -174,7 +170,7 @@ if finished:
     st.selectbox("Baseline (dashed)", [None] + [j.name for j in runs], key="train_baseline", format_func=lambda n: n or "none")
     st.dataframe(
         [{"run": j.name, "status": j.status, **{k: v for k, v in vars(j.settings).items() if k in SHOWN_SETTINGS[j.settings.task]},
-          **(j.tables()[1].iloc[-1:].drop(columns=["step", "epoch", "wall"]).to_dict("records") or [{}])[0]}
+          **training.last_epoch(j.tables()[1])}
          for j in runs], hide_index=True)
     last = finished[-1]
     kind = KINDS[last.settings.task]

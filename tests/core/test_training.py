@@ -176,3 +176,13 @@ def test_the_loss_axis_labels_whole_decades_only_when_the_loss_spans_them():
 
     assert figure([1.0, 0.3, 0.05, 0.01]).get("dtick") == 1
     assert "dtick" not in figure([0.70, 0.69, 0.68, 0.66])
+
+
+def test_progress_text_and_last_epoch_row():
+    records = [training.Record("step", k, 1, 0.5 * k, 1.0) for k in range(1, 5)]
+    assert training.progress("run 1", records, 10, True, "running") == (0.4, "run 1: step 4 of 10, about 3 s left")
+    assert training.progress("run 1", [], 10, True, "running") == (0.0, "run 1: step 0 of 10")
+    assert training.progress("run 1", records, 4, False, "stopped") == (1.0, "run 1: step 4 of 4 (stopped)")
+    epochs = training.history([*records, training.Record("epoch", 4, 1, 2.0, 0.9, val_loss=0.8, metrics={"accuracy": 0.7})])[1]
+    assert training.last_epoch(epochs) == {"train_loss": 0.9, "val_loss": 0.8, "accuracy": 0.7}
+    assert training.last_epoch(training.history(records)[1]) == {}
