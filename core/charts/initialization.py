@@ -66,6 +66,7 @@ def init_variance_profile(p) -> go.Figure:
     if (note := _nothing_to_draw(p.grad_norm, "‖∂L/∂W‖")) is not None:
         layout["annotations"].append({"xref": "x2 domain", "yref": "y2 domain", "x": 0.5, "y": 0.5, "text": note,
                                       "showarrow": False, "font": {"color": NEUTRAL, "size": 15}})
+        layout["yaxis2"].update({"showticklabels": False, "showgrid": False})  # decades of nothing would suggest a scale
     return figure(data, layout, height=470)
 
 

@@ -53,6 +53,8 @@ def training_curves(
         layout["yaxis"]["dtick"] = 1  # over decades: label 1, 0.1, 0.01 only, not the small in-between 2s and 5s
     last_epoch = max((int(e.epoch.max()) for _, _, e, _ in runs if len(e)), default=1)
     layout["xaxis2"].update(tickmode="linear", tick0=1, dtick=max(1, -(-last_epoch // 10)))  # whole epochs only
+    # Accuracy lies in [0, 1] and R² at most 1: a flat line otherwise gets plotly's ±1 padding (an axis up to 1.5).
+    layout["yaxis2"]["autorangeoptions"] = {"clipmin": 0, "clipmax": 1} if metric == "accuracy" else {"clipmax": 1}
     layout["hovermode"] = "closest"
     return figure(data, layout, height=440)
 

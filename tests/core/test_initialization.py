@@ -385,7 +385,9 @@ def test_backward_panel_says_why_it_is_empty():
     assert not (empty.grad_norm > 0).any()
     note = [t for t in texts(charts.init_variance_profile(empty)) if "nothing to draw" in t]
     assert note == ["every ‖∂L/∂W‖ is exactly 0:<br>nothing to draw on a log axis"]
+    assert charts.init_variance_profile(empty).layout.yaxis2.showticklabels is False
     drawn = ini.run_pass(10, 64, "tanh", "default", False)
     assert not [t for t in texts(charts.init_variance_profile(drawn)) if "nothing to draw" in t]
+    assert charts.init_variance_profile(drawn).layout.yaxis2.showticklabels is not False
     overflow = ini.Pass(**{**drawn.__dict__, "grad_norm": np.full(10, np.inf)})
     assert any("positive finite" in t for t in texts(charts.init_variance_profile(overflow)))

@@ -186,3 +186,13 @@ def test_progress_text_and_last_epoch_row():
     epochs = training.history([*records, training.Record("epoch", 4, 1, 2.0, 0.9, val_loss=0.8, metrics={"accuracy": 0.7})])[1]
     assert training.last_epoch(epochs) == {"train_loss": 0.9, "val_loss": 0.8, "accuracy": 0.7}
     assert training.last_epoch(training.history(records)[1]) == {}
+
+
+def test_the_metric_axis_never_runs_past_what_the_metric_can_reach():
+    from core import charts
+
+    steps = pd.DataFrame({"step": [1, 2], "epoch": [1, 1], "wall": [0.1, 0.2], "train_loss": [0.7, 0.69], "grad_norm": [1.0, 1.0], "lr": [0.01, 0.01]})
+    epochs = pd.DataFrame({"step": [2], "epoch": [1], "wall": [0.2], "train_loss": [0.69], "val_loss": [0.69], "accuracy": [0.53], "r2": [0.2]})
+    axis = lambda metric: charts.training_curves([("run 1", steps, epochs, [0.7, 0.69])], metric, metric).to_dict()["layout"]["yaxis2"]  # noqa: E731
+    assert axis("accuracy")["autorangeoptions"] == {"clipmin": 0, "clipmax": 1}
+    assert axis("r2")["autorangeoptions"] == {"clipmax": 1}
