@@ -109,6 +109,11 @@ class Split:
         out[self.train], out[self.test] = 0, 1
         return out
 
+    def in_span(self, w: "Windows", lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """The targets (reading indices) from lo to hi inclusive, and their windows' roles (as `role`)."""
+        inside = np.flatnonzero((w.targets >= lo) & (w.targets <= hi))
+        return w.targets[inside], self.role(w.count)[inside]
+
 
 def split(w: Windows, name: str, seed: int = 0, fraction: float = TRAIN_FRACTION) -> Split:
     """The temporal or the random split of the windows (see the module note)."""

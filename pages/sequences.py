@@ -116,12 +116,11 @@ shown = fits.get(split_shown)
 shown_split = overlap[split_shown].split
 lo, hi = windowing.zoom(n, start, window, horizon)
 starts, low, high = windowing.envelope(values)
-cut = int(round(n * windowing.TRAIN_FRACTION))
+cut = shown_split.cut  # the temporal split's first test reading, round(0.8 N)
 classroom.chart(charts.series_overview(x, starts, low, high, (lo, hi), cut if split_shown == "temporal" else None, y_title),
                 key="seq_overview")
-in_span = np.flatnonzero((w.targets >= lo) & (w.targets <= hi))
-roles = shown_split.role(w.count)[in_span]
-classroom.chart(charts.window_view(x, values, (lo, hi), start, window, horizon, stride, w.targets[in_span], roles,
+span_targets, roles = shown_split.in_span(w, lo, hi)
+classroom.chart(charts.window_view(x, values, (lo, hi), start, window, horizon, stride, span_targets, roles,
                                    float(shown.predictions[i]) if shown else None, split_shown,
                                    cut if split_shown == "temporal" else None, y_title), key="seq_window_view")
 role = {0: "a training window", 1: "a test window", -1: "left out: its inputs are in training time, its target in test time"}

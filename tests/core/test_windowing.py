@@ -270,3 +270,13 @@ def test_the_comparison_table_counts_without_training_and_adds_the_errors_once_t
     after = windowing.comparison(leaks, fits).set_index("split")
     assert after.loc["random", "test MSE (kW²)"] == fits["random"].test_mse
     assert after.loc["temporal", "train MSE (kW²)"] == fits["temporal"].train_mse
+
+
+def test_in_span_gives_the_targets_between_the_ends_and_their_roles():
+    w = windowing.windows(np.arange(100.0), 10, 1, 3)
+    sp = windowing.split(w, "temporal")
+    targets, roles = sp.in_span(w, 40, 99)
+    assert targets.tolist() == [t for t in w.targets.tolist() if 40 <= t <= 99]
+    assert roles.tolist() == [int(sp.role(w.count)[list(w.targets).index(t)]) for t in targets]
+    assert set(roles.tolist()) == {0, 1, -1} and sp.cut == 80
+    assert sp.in_span(w, 200, 300)[0].size == 0
