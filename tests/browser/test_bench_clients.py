@@ -38,8 +38,10 @@ def _descendants(pid: int) -> list[int]:
 
 
 def _autogroup(pid: int | str) -> str | None:
+    """"/autogroup-1714 nice 19"; "" for the root autogroup (processes of init's session, as a CI runner's may be:
+    the kernel prints nothing for it); None where the kernel has no autogroups."""
     try:
-        return Path(f"/proc/{pid}/autogroup").read_text().strip()  # "/autogroup-1714 nice 19"
+        return Path(f"/proc/{pid}/autogroup").read_text().strip()
     except OSError:
         return None
 
@@ -71,5 +73,6 @@ def test_client_chromium_threads_are_all_sched_idle():
     assert len(policies) > 5, "found no Chromium threads under this process"
     assert set(policies.values()) == {os.SCHED_IDLE}, policies
     if ours is not None:  # a kernel with autogroups: Chromium in its own, at nice 19; this process's untouched
-        assert all(g is not None and g.endswith("nice 19") and g.split()[0] != ours.split()[0] for g in groups.values()), groups
+        assert groups, "found no Chromium process to check"
+        assert all(g and g.endswith("nice 19") and g.split()[0] != (ours.split() or ["root"])[0] for g in groups.values()), groups
         assert _autogroup("self") == ours
