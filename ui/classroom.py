@@ -299,6 +299,9 @@ def _for_projector(fig: go.Figure) -> go.Figure:
         note.setdefault("font", {})["size"] = round(theme.FONT_SIZE * 1.4)
     if isinstance(layout.get("height"), (int, float)):
         layout["height"] = layout["height"] * 1.15
+    if isinstance(layout.get("margin"), dict):  # room for the larger labels, so the chart is still drawn once
+        layout["margin"] = {side: round(v * 1.35) if isinstance(v, (int, float)) and v >= 20 else v
+                            for side, v in layout["margin"].items()}
     return go.Figure(d, _validate=False)
 
 

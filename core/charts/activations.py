@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.theme import NEUTRAL, figure, line, side_by_side
+from core.charts.theme import LEGEND_ROW, NEUTRAL, figure, line, side_by_side
 
 __all__ = ["activation_curves", "depth_products"]
 
@@ -38,6 +38,7 @@ def activation_curves(
     if band is not None:
         layout["shapes"] = [{"type": "rect", "xref": "x2", "yref": "y2 domain", "x0": band[0], "x1": band[1], "y0": 0, "y1": 1,
                              "fillcolor": NEUTRAL, "opacity": 0.15, "line": {"width": 0}, "layer": "below"}]
+    layout["margin"] = {"l": 40}
     return figure(data, layout)
 
 
@@ -57,4 +58,5 @@ def depth_products(products: pd.DataFrame, labels: Mapping[str, str], colors: Ma
         "yaxis": {"type": "log", "title": {"text": "∏ f′ over the layers"}, "exponentformat": "power"},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": 1, "y1": 1, "line": {"color": NEUTRAL, "width": 1}}],
     }
+    layout["margin"] = {"t": 50 + 2 * LEGEND_ROW}  # two rows of legend
     return figure(data, layout, height=460)

@@ -59,7 +59,7 @@ def aug_picture(pixels: np.ndarray, row: int, col: int) -> go.Figure:
         "yaxis": {"title": {"text": f"row i (0 … {h - 1})"}, "range": [h - 0.5, -0.5], "showgrid": False, "zeroline": False,
                   "scaleanchor": "x"},
         "shapes": [{**box, "line": {"color": "#000000", "width": 4}}, {**box, "line": {"color": "#FFFFFF", "width": 1.5}}],
-        "hovermode": "closest", "margin": {"t": 10},
+        "hovermode": "closest", "margin": {"l": 12, "r": 10, "t": 18, "b": 80},
     }
     return figure(data, layout, height=460)
 

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.backprop import sup as _sup
-from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure, line, side_by_side
+from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure, label_margin, line, side_by_side
 
 __all__ = ["forward_pass_maps", "error_signal_maps", "loss_of_prediction", "hand_vs_autograd_grads",
            "loop_layer_state", "grad_norm_by_press"]
@@ -31,7 +31,8 @@ def _columns(panels: Sequence[dict], first_rows: Sequence[str], samples: Sequenc
     n_cols = panels[0]["z"].shape[1]
     text = n_cols <= 2
     cell = 22 if rows <= 16 else 17
-    data, layout = [], {"annotations": [], "hovermode": "closest", "margin": {"t": 70}}
+    data, layout = [], {"annotations": [], "hovermode": "closest",
+                        "margin": {"l": label_margin(first_rows, 11), "t": 70, "b": 48}}
     for i, p in enumerate(panels):
         suffix = "" if i == 0 else str(i + 1)
         z = np.asarray(p["z"], dtype=np.float64)
@@ -139,7 +140,7 @@ def loss_of_prediction(loss: str, y: Sequence[int], y_hat: Sequence[float], z_ou
     layout["yaxis"] |= {"title": {"text": "ℓ"}, "range": [0, 4.6]}
     layout["yaxis2"] |= {"title": {"text": "δ"}, "range": [-1.1, 1.1], "zeroline": True}
     layout["legend"] = {"orientation": "h", "yanchor": "bottom", "y": 1.12, "xanchor": "left", "x": 0}
-    layout["margin"] = {"t": 90}
+    layout["margin"] = {"l": 70, "t": 90}  # ℓ's axis is fixed at 0..4.6: short labels
     layout["hovermode"] = "closest"
     return figure(data, layout, height=430)
 
@@ -177,7 +178,7 @@ def _matrix_pair(left: np.ndarray | None, right: np.ndarray | None, titles: tupl
             trace |= {"texttemplate": "%{z:.2g}", "textfont": {"size": 12}}
         data.append(trace)
     layout["hovermode"] = "closest"
-    layout["margin"] = {"t": 60}
+    layout["margin"] = {"t": 60, "b": 80}
     return figure(data, layout, height=max(260, 130 + (22 if rows <= 16 else 16) * rows))
 
 

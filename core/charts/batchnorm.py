@@ -76,6 +76,7 @@ def batchnorm_steps(x: np.ndarray, mean: np.ndarray, var: np.ndarray, x_hat: np.
         layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "zeroline": False}
         layout["annotations"].append({**_TITLE, "text": title, "x": sum(domain) / 2, "y": 1.0})
     layout["legend"] = {"y": 1.12}
+    layout["margin"] = {"l": 40, "t": 78}  # unlabelled y axes; the legend sits higher than usual
     return figure(data, layout, height=440)
 
 
@@ -105,6 +106,7 @@ def running_statistics(batch_mean: np.ndarray, batch_var: np.ndarray, running_me
                  mode="lines+markers" if len(running) <= 30 else "lines", **axes),
         ]
     layout["hovermode"] = "x unified"
+    layout["margin"] = {"l": 44}  # the y axes carry no title
     return figure(data, layout, height=400)
 
 
@@ -180,7 +182,7 @@ def batchnorm2d_maps(x: np.ndarray, y: np.ndarray, mean: np.ndarray, var: np.nda
         annotations.append({**_TITLE, "x": 0.22, "y": rows[c][1], "text": f"x, channel {c}: {stats}"})
         annotations.append({**_TITLE, "x": 0.76, "y": rows[c][1], "text": f"y, channel {c} ({mode} mode)"})
     layout["annotations"] = annotations
-    layout["margin"] = {"t": 40}
+    layout["margin"] = {"l": 16, "r": 62, "t": 40, "b": 10}  # no tick labels; a colour bar at the right
     return figure(data, layout, height=160 * channels + 60)
 
 

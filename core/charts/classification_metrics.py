@@ -31,7 +31,8 @@ def per_class_metrics(per_class: Mapping[str, Sequence[float]], averages: Mappin
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": value, "y1": value,
                        "line": {"color": color, "width": 2.5, "dash": "dash"}})
         data.append(line([None], [None], f"{METRIC_NAMES[metric]}, {average}: {value:.3f}", color, dash="dash"))
-    layout = {"barmode": "group", "yaxis": {"range": [0, 1.05], "title": {"text": "score"}}, "shapes": shapes, "hovermode": "closest"}
+    layout = {"barmode": "group", "yaxis": {"range": [0, 1.05], "title": {"text": "score"}}, "shapes": shapes, "hovermode": "closest",
+              "margin": {"b": 42}}  # class names, no axis title
     return figure(data, layout, height=400)
 
 

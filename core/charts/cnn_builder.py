@@ -39,5 +39,5 @@ def receptive_field(found: Probe) -> go.Figure:
     layout = panels([(0, 0.42), (0.54, 0.96)],
                     ["|∂y/∂x|, the real stack (blank: exactly 0)", "pixels the unit depends on"], [step, step])
     layout["shapes"] = [box(*clipped, color=PALETTE[1]), box(*clipped, "2", color=PALETTE[1])]
-    layout["margin"] = {"t": 70, "b": 70}
+    layout["margin"] = {"l": 34, "r": 10, "t": 70, "b": 106}
     return figure(data, layout, height=560)

@@ -52,7 +52,7 @@ def panels(domains: list[tuple[float, float]], titles: list[str], tick_step: lis
             panel's ranges, so panels given the same number of rows get cells of the same size (shorter grids
             sit at the top, with ticks on their own rows only).
     """
-    layout: dict[str, Any] = {"hovermode": "closest", "annotations": [], "margin": {"t": 70, "b": 10}}
+    layout: dict[str, Any] = {"hovermode": "closest", "annotations": [], "margin": {"l": 32, "r": 10, "t": 70, "b": 10}}
     for i, ((lo, hi), title) in enumerate(zip(domains, titles)):
         axis = "" if i == 0 else str(i + 1)
         dtick = (tick_step or [1] * len(domains))[i]
@@ -145,6 +145,7 @@ def feature_maps(fmap: FeatureMap, title: str) -> go.Figure:
     layout = panels([(0, 0.45), (0.5, 0.95)], [f"input {h} × {w}", title], [_ticks(h), _ticks(h)])
     for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
         layout[axis]["showticklabels"] = False
+    layout["margin"] |= {"l": 10, "r": 64}  # no tick labels; a colour bar at the right
     return figure(data, layout, height=440)
 
 

@@ -76,7 +76,7 @@ def batch_assignment(
                              "marker": {"symbol": "square-open", "size": 26 if labelled else 12, "color": PALETTE[1],
                                         "line": {"width": 4, "color": PALETTE[1]}}, **axes})
     layout.update({"hovermode": "closest", "showlegend": highlight is not None, "plot_bgcolor": "rgba(0,0,0,0)",
-                   "margin": {"l": 10, "r": 60, "t": 60, "b": 10}})
+                   "margin": {"l": 76, "r": 100, "t": 60, "b": 80}})
     if any(dropped):
         layout["annotations"] = [*layout["annotations"], {
             "xref": "paper", "yref": "paper", "x": 1.0, "y": 1.1, "yanchor": "bottom", "xanchor": "right", "showarrow": False,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure, line
+from core.charts.theme import FONT_SIZE, LEGEND_ROW, NEUTRAL, PALETTE, figure, line
 
 __all__ = ["gate_heatmaps", "unit_traces"]
 
@@ -29,7 +29,7 @@ QUANTITY_COLORS = {"h": PALETTE[0], "f": PALETTE[1], "i": PALETTE[2], "o": PALET
                    "z": PALETTE[1], "r": PALETTE[2], "n": PALETTE[4]}
 LINE_COLORS = {"x": NEUTRAL, "target": PALETTE[5], "y_hat": PALETTE[0]}
 _GAP_PX = 44  # between panels, room for the next panel's title
-_MARGIN = {"l": 10, "r": 10, "t": 60, "b": 70}  # the legend above, the time axis below
+_MARGIN = {"l": 80, "r": 66, "t": 90, "b": 80}  # the legend above, the time axis below, colour bars at the right
 
 
 def _domains(heights: Sequence[int]) -> list[tuple[float, float]]:
@@ -129,4 +129,5 @@ def unit_traces(steps: np.ndarray, values: Mapping[str, np.ndarray], labels: Map
         data += [line(steps, values[k], labels[k], QUANTITY_COLORS[k], xaxis="x", yaxis="y2") for k in gate_names]
         layout["yaxis"]["domain"] = [lo, hi]
         layout["yaxis2"] = {"domain": [top_lo, top_hi], "anchor": "x", "range": [-0.03, 1.03], "title": {"text": "gates"}}
+    layout["margin"] = {"t": 50 + 2 * LEGEND_ROW}  # two rows of legend
     return figure(data, layout, height=_plot_height([190, 250]) if gate_names else _plot_height([280]))

@@ -110,7 +110,7 @@ def glyph_gallery(images: np.ndarray, names: Sequence[str], alphabets: Sequence[
               "yaxis": {"autorange": "reversed", "fixedrange": True, "showgrid": False, "zeroline": False,
                         "tickvals": [r * (s + pad) + pad + s / 2 for r in range(len(alphabets))], "ticktext": list(alphabets),
                         "title": {"text": "alphabet"}},
-              "annotations": notes, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, "hovermode": False}
+              "annotations": notes, "margin": {"l": 56, "r": 10, "t": 10, "b": 10}, "hovermode": False}
     return figure(data, layout, height=330)
 
 

@@ -144,7 +144,7 @@ def optimizer_race(
     layout["shapes"] = [{"type": "line", "xref": "x2", "yref": "y2 domain", "x0": step, "x1": step, "y0": 0, "y1": 1,
                          "line": {"color": NEUTRAL, "width": 1.5, "dash": "dot"}}]
     layout["hovermode"] = "closest"
-    layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 70}  # the Play and Pause buttons sit under the contour
+    layout["margin"] = {"l": 92, "r": 76, "t": 76, "b": 96}  # the Play and Pause buttons sit under the contour
     layout["updatemenus"] = [{
         "type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0.0, "xanchor": "left",
         "yanchor": "top", "pad": {"t": 48},  # under the contour's x axis, off the paths

@@ -21,7 +21,7 @@ def forecast_span(timestamp: np.ndarray, actual: np.ndarray, forecast: np.ndarra
         {"type": "scatter", "mode": "markers", "x": timestamp[outliers], "y": actual[outliers], "name": "spiked readings",
          "marker": {"color": PALETTE[5], "size": 11, "symbol": "x", "line": {"width": 2}}},
     ]
-    layout = {"yaxis": {"title": {"text": "consumption (kW)"}, "zeroline": True}, "xaxis": {"title": {"text": ""}}}
+    layout = {"yaxis": {"title": {"text": "consumption (kW)"}, "zeroline": True}, "xaxis": {"title": {"text": ""}}, "margin": {"b": 94}}  # dates in two rows
     return figure(data, layout, height=400)
 
 
@@ -32,5 +32,5 @@ def error_shares(errors: pd.DataFrame) -> go.Figure:
         errors: columns timestamp, squared error, absolute error, absolute % error (shares that sum to 1).
     """
     data = [line(errors["timestamp"], 100 * errors[name], _SHARE_NAMES[name], color) for name, color in _SHARE_COLORS.items()]
-    layout = {"yaxis": {"title": {"text": "share of the sum (%)"}, "rangemode": "tozero"}, "xaxis": {"title": {"text": ""}}}
+    layout = {"yaxis": {"title": {"text": "share of the sum (%)"}, "rangemode": "tozero"}, "xaxis": {"title": {"text": ""}}, "margin": {"b": 94}}  # dates in two rows
     return figure(data, layout, height=360)

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from core.charts.theme import NEUTRAL, PALETTE, figure, line
+from core.charts.theme import FONT_SIZE, NEUTRAL, PALETTE, figure, label_margin, line
 
 __all__ = ["rnn_gradient_flow", "rnn_radius_flow", "rnn_clipping_bars", "rnn_timing_spread"]
 
@@ -81,6 +81,7 @@ def rnn_clipping_bars(names: Sequence[str], before: np.ndarray, after: np.ndarra
         "barmode": "group", "hovermode": "closest",
         "xaxis": {"rangemode": "tozero", "title": {"text": "gradient norm ‖g‖₂"}},
         "yaxis": {"autorange": "reversed", "title": {"text": ""}},
+        "margin": {"l": label_margin(labels, FONT_SIZE - 1)},
         "shapes": [{"type": "line", "xref": "x", "yref": "paper", "x0": theta, "x1": theta, "y0": 0, "y1": 1,
                     "line": {"color": PALETTE[5], "width": 2, "dash": "dash"}}],
         "annotations": [{"xref": "x", "yref": "paper", "x": theta, "y": 1, "yanchor": "bottom",

@@ -54,7 +54,7 @@ def series_overview(x: np.ndarray, starts: np.ndarray, low: np.ndarray, high: np
         annotations.append({"x": _x(x, cut), "y": 1, "xref": "x", "yref": "paper", "text": "train | test", "showarrow": False,
                             "xanchor": "center", "yanchor": "bottom", "font": {"color": TEST, "size": FONT_SIZE - 2}})
     layout = {"shapes": shapes, "annotations": annotations, "showlegend": False, "hovermode": False,
-              "yaxis": {"title": {"text": y_title}}, "margin": {"l": 10, "r": 10, "t": 30, "b": 10}}
+              "yaxis": {"title": {"text": y_title}}, "margin": {"l": 76, "r": 10, "t": 30, "b": 60}}
     return figure(data, layout, height=200)
 
 
@@ -124,7 +124,7 @@ def window_view(
         annotations.append({"x": _x(x, cut), "y": 0.92, "xref": "x", "yref": "paper", "text": "train | test", "showarrow": False,
                             "xanchor": "center", "font": {"color": TEST, "size": FONT_SIZE - 2}, "bgcolor": "rgba(255,255,255,0.7)"})
     layout = {"shapes": shapes, "annotations": annotations, "hovermode": "closest",
-              "yaxis": {"title": {"text": y_title}}, "legend": {"y": 1.1}, "margin": {"l": 10, "r": 10, "t": 80, "b": 10}}
+              "yaxis": {"title": {"text": y_title}}, "legend": {"y": 1.1}, "margin": {"l": 76, "r": 10, "t": 80, "b": 60}}
     return figure(data, layout, height=440)
 
 

@@ -64,4 +64,5 @@ def softmax_jacobians(formula: np.ndarray, autograd: np.ndarray) -> go.Figure:
     layout["xaxis"] |= {"type": "category"}
     layout["xaxis2"] |= {"type": "category"}
     layout["hovermode"] = "closest"
+    layout["margin"] = {"r": 110, "b": 80}  # the colour bar at the right
     return figure([heat(formula, "", False), heat(autograd, "2", True)], layout, height=430)

@@ -38,7 +38,10 @@ def tint(hex_color: str, share: float) -> str:
 
 _THEME: dict[str, Any] = {
     "font": {"size": FONT_SIZE},
-    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    # Room for a titled axis at the left and at the bottom, and for the last x tick label's overhang at the right.
+    # Axes keep `automargin`, so a label never clips; but when labels need more than these, Plotly draws the figure
+    # twice on every update, so builders whose labels need more, or less, say so (tests/browser/test_chart_margins.py).
+    "margin": {"l": 88, "r": 20, "t": 50, "b": 72},
     "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.08, "xanchor": "left", "x": 0},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
@@ -61,9 +64,26 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 _AXIS = {"tickfont": {"size": FONT_SIZE - 1}, "title": {"font": {"size": FONT_SIZE}}, "automargin": True}
 
 
+LEGEND_ROW = 18  # what one row of the legend above the plot adds to the top margin
+
+
+def label_margin(labels: Sequence[str], size: float) -> int:
+    """A left margin that holds the longest of `labels` written at font size `size` (0.55 em a character, and the tick's own room)."""
+    return 30 + round(0.55 * size * max((len(str(t)) for t in labels), default=0))
+
+
+def _legend_shown(data: list[dict[str, Any]], layout: Mapping[str, Any]) -> bool:
+    """Plotly's rule: a legend when the layout asks for one, or when more than one trace would be listed in it."""
+    listed = [t for t in data if t.get("showlegend", True) is not False and t.get("type") != "image"]
+    return bool(layout.get("showlegend", len(listed) > 1 or any(t.get("showlegend") for t in data)))
+
+
 def figure(data: list[dict[str, Any]], layout: Mapping[str, Any], height: int = 420) -> go.Figure:
     """A themed figure from trace and layout dicts (see the module note on validation)."""
-    full = _merge({**_THEME, "height": height, "xaxis": {}, "yaxis": {}}, layout)
+    theme = _THEME
+    if _legend_shown(data, layout) and "t" not in layout.get("margin", {}):
+        theme = _merge(_THEME, {"margin": {"t": _THEME["margin"]["t"] + LEGEND_ROW}})
+    full = _merge({**theme, "height": height, "xaxis": {}, "yaxis": {}}, layout)
     for key in [k for k in full if k.startswith(("xaxis", "yaxis"))]:
         full[key] = _merge(_AXIS, full[key])
     return go.Figure({"data": data, "layout": full}, _validate=False)

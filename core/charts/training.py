@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.theme import PALETTE, figure, line, side_by_side
+from core.charts.theme import FONT_SIZE, PALETTE, figure, label_margin, line, side_by_side
 
 __all__ = ["training_curves", "confusion_matrix", "forecast"]
 
@@ -65,7 +65,8 @@ def confusion_matrix(matrix: Sequence[Sequence[int]], classes: Sequence[str]) ->
     data = [{"type": "heatmap", "z": z, "x": list(classes), "y": list(classes), "colorscale": [[0, "rgba(0,114,178,0.04)"], [1, "rgba(0,114,178,0.9)"]], "showscale": False,
              "text": z, "texttemplate": "%{text}", "hovertemplate": "true %{y}<br>predicted %{x}: %{z}<extra></extra>"}]
     layout = {"xaxis": {"title": {"text": "predicted"}, "side": "bottom"},
-              "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}, "hovermode": "closest"}
+              "yaxis": {"title": {"text": "true"}, "autorange": "reversed"}, "hovermode": "closest",
+              "margin": {"l": label_margin(classes, FONT_SIZE - 1) + 28, "b": 80}}
     return figure(data, layout, height=360 + 20 * len(classes))
 
 
