@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts.theme import FONT_SIZE, PALETTE, figure, label_margin, line, side_by_side
+from core.charts.theme import FONT_SIZE, LEGEND_ROW, PALETTE, figure, label_margin, line, side_by_side
 
 __all__ = ["training_curves", "confusion_matrix", "forecast"]
 
@@ -56,6 +56,7 @@ def training_curves(
     # Accuracy lies in [0, 1] and R² at most 1: a flat line otherwise gets plotly's ±1 padding (an axis up to 1.5).
     layout["yaxis2"]["autorangeoptions"] = {"clipmin": 0, "clipmax": 1} if metric == "accuracy" else {"clipmax": 1}
     layout["hovermode"] = "closest"
+    layout["margin"] = {"t": 50 + 2 * LEGEND_ROW}  # a run's train and validation entries stack in its legend group
     return figure(data, layout, height=440)
 
 

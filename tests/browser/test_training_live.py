@@ -4,6 +4,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, wait_idle
+from tests.browser.test_chart_margins import MARGINS
 
 POINTS = "() => { const g = document.querySelector('.st-key-train_chart .js-plotly-plot');" \
          " return g ? g._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0) : 0; }"
@@ -25,3 +26,6 @@ def test_curves_update_while_training_and_stop_works(server, page):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(1500)  # tables and images fill in after the script ends
     page.screenshot(path=str(SCREENSHOTS / "training-run.png"), full_page=True)
+    # The curves are redrawn three times a second while a run trains: each redraw must be a single draw.
+    charts = {c["key"]: c for c in page.evaluate(MARGINS)}
+    assert charts["train_chart"]["laid"] == charts["train_chart"]["asked"], charts["train_chart"]
