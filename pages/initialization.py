@@ -5,6 +5,7 @@ import math
 import streamlit as st
 
 from core import charts
+from core import init_training
 from core import initialization as ini
 from core.activations import saturation_edge
 from core.snippets import initialization as snippet
@@ -25,7 +26,7 @@ def pytorch_default(width):
 
 @st.cache_data(max_entries=96, show_spinner=False)
 def train(scheme, activation, batchnorm):
-    return ini.train_run(scheme, activation, batchnorm)
+    return init_training.train_run(scheme, activation, batchnorm)
 
 
 def number(x: float) -> str:
@@ -119,9 +120,9 @@ classroom.chart(charts.init_layer_shares(p, layer, ini.share_label(activation)),
 
 
 st.subheader("Training: the same deep MLP under each scheme")
-st.caption(f"9 water-quality features → {ini.TRAIN_DEPTH} × [Linear(·, {ini.TRAIN_WIDTH}) → "
-           + ("BatchNorm1d → " if batchnorm else "") + f"{ACT[activation]}] → Linear({ini.TRAIN_WIDTH}, 1), BCEWithLogitsLoss, "
-           f"SGD with momentum 0.9 and lr {ini.TRAIN_LR}, batches of {ini.TRAIN_BATCH}, {ini.TRAIN_EPOCHS} epochs; "
+st.caption(f"9 water-quality features → {init_training.TRAIN_DEPTH} × [Linear(·, {init_training.TRAIN_WIDTH}) → "
+           + ("BatchNorm1d → " if batchnorm else "") + f"{ACT[activation]}] → Linear({init_training.TRAIN_WIDTH}, 1), BCEWithLogitsLoss, "
+           f"SGD with momentum 0.9 and lr {init_training.TRAIN_LR}, batches of {init_training.TRAIN_BATCH}, {init_training.TRAIN_EPOCHS} epochs; "
            "every Linear drawn by the scheme. Each run is kept, so a setting trains once.")
 wanted_runs = [(s, activation, batchnorm) for s in compare]
 
@@ -143,8 +144,8 @@ def training_view() -> None:
         st.info(f"Training {len(missing)} run{'s' if len(missing) > 1 else ''} (about a second each)…", icon=":material/hourglass_top:")
         return
     runs = [train(*key) for key in wanted_runs]
-    classroom.chart(charts.init_training_curves(runs, SCHEME, ini.base_rate_loss()), key="init_train_chart")
-    st.dataframe(ini.training_table(runs, SCHEME), hide_index=True, width="stretch",
+    classroom.chart(charts.init_training_curves(runs, SCHEME, init_training.base_rate_loss()), key="init_train_chart")
+    st.dataframe(init_training.training_table(runs, SCHEME), hide_index=True, width="stretch",
                  column_config={"train loss": st.column_config.NumberColumn(format="%.4f"),
                                 "validation loss": st.column_config.NumberColumn(format="%.4f"),
                                 "validation accuracy (%)": st.column_config.NumberColumn(format="%.1f")})
@@ -156,11 +157,11 @@ def training_view() -> None:
                "learned nothing from the features.")
 
 
-if len(compare) < ini.MIN_COMPARE:
-    st.info(f"Pick at least {ini.MIN_COMPARE} schemes under *Training comparison* in the sidebar to compare their training.",
+if len(compare) < init_training.MIN_COMPARE:
+    st.info(f"Pick at least {init_training.MIN_COMPARE} schemes under *Training comparison* in the sidebar to compare their training.",
             icon=":material/arrow_back:")
-elif len(compare) > ini.MAX_COMPARE:
-    st.info(f"Pick at most {ini.MAX_COMPARE} schemes (you picked {len(compare)}): each one trains for about a second, "
+elif len(compare) > init_training.MAX_COMPARE:
+    st.info(f"Pick at most {init_training.MAX_COMPARE} schemes (you picked {len(compare)}): each one trains for about a second, "
             "and more curves would not stay readable.", icon=":material/arrow_back:")
 else:
     training_view()

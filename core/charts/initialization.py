@@ -140,7 +140,7 @@ def init_training_curves(runs: Sequence, labels: Mapping[str, str], baseline: fl
     per scheme, beside the loss of always predicting the base rate. The y range fits the runs that finished.
 
     Args:
-        runs: core.initialization.TrainRun per scheme; baseline: the base-rate BCE.
+        runs: core.init_training.TrainRun per scheme; baseline: the base-rate BCE.
     """
     data, top = [], 1.0
     for run in runs:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.snippets import WATER_DATASET
 
 from core import data
+from core import init_training
 from core import initialization as ini
 
 _ACTIVATIONS = {"sigmoid": "nn.Sigmoid()", "tanh": "nn.Tanh()", "relu": "nn.ReLU()",
@@ -36,7 +37,7 @@ def code(depth: int, width: int, activation: str, scheme: str, batchnorm: bool, 
          seed: int = 0) -> str:
     """A script that redoes the page's pass and prints every layer's numbers, then (with 2–3 schemes in
     `compare`) trains the comparison MLP under each and prints its last epoch."""
-    train = ini.MIN_COMPARE <= len(compare) <= ini.MAX_COMPARE
+    train = init_training.MIN_COMPARE <= len(compare) <= init_training.MAX_COMPARE
     schemes = list(dict.fromkeys([scheme, *(compare if train else ())]))
     inits = "\n\n".join(_init_function(s, activation) for s in schemes)
     var_w = ini.weight_variance(scheme, activation, width, width)
@@ -119,11 +120,11 @@ train_set = WaterDataset(DATA / "water" / "water_train.csv")
 val_x, val_y = next(iter(DataLoader(WaterDataset(DATA / "water" / "water_test.csv"), batch_size=10_000)))
 bce = nn.BCEWithLogitsLoss()
 for name, init in {{{entries}}}.items():
-    model = mlp({ini.TRAIN_DEPTH}, 9, {ini.TRAIN_WIDTH}, init, torch.Generator().manual_seed({seed}), n_out=1)
-    loader = DataLoader(train_set, batch_size={ini.TRAIN_BATCH}, shuffle=True, generator=torch.Generator().manual_seed({seed + 1}))
-    optimizer = torch.optim.SGD(model.parameters(), lr={ini.TRAIN_LR}, momentum=0.9)
+    model = mlp({init_training.TRAIN_DEPTH}, 9, {init_training.TRAIN_WIDTH}, init, torch.Generator().manual_seed({seed}), n_out=1)
+    loader = DataLoader(train_set, batch_size={init_training.TRAIN_BATCH}, shuffle=True, generator=torch.Generator().manual_seed({seed + 1}))
+    optimizer = torch.optim.SGD(model.parameters(), lr={init_training.TRAIN_LR}, momentum=0.9)
     status, step, train_loss, val_loss, accuracy = "done", 0, float("nan"), float("nan"), float("nan")
-    for epoch in range({ini.TRAIN_EPOCHS}):
+    for epoch in range({init_training.TRAIN_EPOCHS}):
         model.train()
         total, count = 0.0, 0
         for xb, yb in loader:

@@ -340,45 +340,6 @@ def test_bad_settings_are_refused():
         ini.run_pass(3, 16, "relu", "orthogonal", False)
 
 
-def test_batches_are_a_plain_dataloaders(monkeypatch):
-    """The comparison reads the water data a batch at a time (ini.WaterBatches): the same batches as
-    DataLoader(WaterDataset(...)), in the same shuffled order, and so the very same training run."""
-    from torch.utils.data import DataLoader
-
-    from core import data
-
-    train_df, val_df = data.water_frames()
-    for frame, size, seed in ((train_df, ini.TRAIN_BATCH, 1), (val_df, len(val_df), None)):
-        g = None if seed is None else generator(seed)
-        plain = DataLoader(data.WaterDataset(frame), batch_size=size, shuffle=g is not None, generator=g)
-        mine = ini.water_loader(frame, size, None if seed is None else generator(seed))
-        pairs = list(zip(plain, mine, strict=True))
-        assert all(torch.equal(a, b) and a.dtype == b.dtype for pa, pb in pairs for a, b in zip(pa, pb, strict=True))
-    fast = ini.train_run("xavier_uniform", "tanh", True)
-    monkeypatch.setattr(ini, "water_loader", lambda frame, size, g=None: DataLoader(
-        data.WaterDataset(frame), batch_size=size, shuffle=g is not None, generator=g))
-    slow = ini.train_run("xavier_uniform", "tanh", True)
-    assert fast.steps.equals(slow.steps) and fast.epochs.drop(columns="wall").equals(slow.epochs.drop(columns="wall"))
-
-
-def test_training_comparison_learns_only_with_a_fitting_init():
-    base = ini.base_rate_loss()
-    good = ini.train_run("kaiming_uniform", "relu", False)
-    stuck = ini.train_run("normal_small", "relu", False)
-    wild = ini.train_run("normal", "relu", False)
-    assert good.status == stuck.status == "done" and len(good.steps) == ini.TRAIN_EPOCHS * 29
-    assert good.epochs.train_loss.iloc[-1] < base - 0.05
-    assert abs(stuck.epochs.train_loss.iloc[-1] - base) < 0.02
-    assert wild.status == "diverged" and "diverged" in wild.message
-    again = ini.train_run("kaiming_uniform", "relu", False)
-    assert good.steps.train_loss.equals(again.steps.train_loss)  # seeded: the same run twice
-    table = ini.training_table([good, stuck, wild], ini.SCHEME_LABELS)
-    assert list(table.ended) == ["done", "done", "diverged"] and math.isnan(table["train loss"].iloc[2])
-    fig = go.Figure(charts.init_training_curves([good, stuck, wild], ini.SCHEME_LABELS, base).to_dict())
-    assert len(fig.data) == 3 + 3 + 2  # raw, smoothed, validation; the diverged run has no finished epoch
-    assert fig.layout.yaxis.range[1] < 1.2  # fits the finished runs, not the diverged one's huge first loss
-
-
 def test_backward_panel_says_why_it_is_empty():
     texts = lambda fig: [a["text"] for a in fig.layout.annotations]  # noqa: E731
     empty = ini.run_pass(50, 64, "tanh", "normal_small", False)
