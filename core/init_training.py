@@ -25,6 +25,13 @@ MIN_COMPARE, MAX_COMPARE = 2, 3
 SMOOTHING = 0.9  # EMA weight of the drawn training curves
 
 
+def architecture(activation_label: str, batchnorm: bool) -> str:
+    """The trained network and its training, in one line (what `train_run` builds and runs)."""
+    block = f"Linear(·, {TRAIN_WIDTH}) → " + ("BatchNorm1d → " if batchnorm else "") + activation_label
+    return (f"9 water-quality features → {TRAIN_DEPTH} × [{block}] → Linear({TRAIN_WIDTH}, 1), BCEWithLogitsLoss, "
+            f"SGD with momentum 0.9 and lr {TRAIN_LR}, batches of {TRAIN_BATCH}, {TRAIN_EPOCHS} epochs")
+
+
 @dataclass(frozen=True)
 class TrainRun:
     """One scheme's run on the water-quality data."""

@@ -509,6 +509,29 @@ def bias_share(p: Pass) -> float:
     return p.var_b_formula / total if total > 0 and math.isfinite(total) else 0.0
 
 
+def number(x: float) -> str:
+    """A measured value as the page writes it: 3 significant digits, or inf / nan as they are."""
+    return f"{x:.3g}" if math.isfinite(x) else str(x)
+
+
+def forward_verdict(p: Pass, activation_label: str) -> str | None:
+    """How Var(z) moves from layer to layer, and why (BatchNorm, n·Var(W), or the bias taking over); None when there
+    is no growth factor (one layer, or a variance of 0 or not finite)."""
+    factor = growth_per_layer(p)
+    if factor is None:
+        return None
+    trend = "shrinks" if factor < 0.9 else "grows" if factor > 1.1 else "stays about the same"
+    text = (f"Var(z) {trend} from layer to layer: a factor of {factor:.3g} per layer on average, "
+            f"{number(p.var_z[0])} at layer 1 and {number(p.var_z[-1])} at layer {p.depth}. ")
+    if p.batchnorm:
+        return text + "BatchNorm hands every activation an input of variance 1, so the scale cannot compound."
+    text += f"Each layer multiplies by n·Var(W) = {number(p.width * p.var_w_formula)} and by what {activation_label} keeps of E[x²]."
+    if (share := bias_share(p)) > 0.5:
+        text += (f" At layer {p.depth}, {share:.0%} of the predicted Var(z) is the bias's own Var(b) = "
+                 f"{number(p.var_b_formula)}: the signal from the input has faded under it.")
+    return text
+
+
 def scheme_table(activation: str, n: int) -> pd.DataFrame:
     """Every scheme's Var(W), uniform bound and per-layer factor n·Var(W) for an n → n layer."""
     rows = [(SCHEME_LABELS[s], weight_variance(s, activation, n, n), uniform_bound(s, activation, n, n),

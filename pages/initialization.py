@@ -29,10 +29,6 @@ def train(scheme, activation, batchnorm):
     return init_training.train_run(scheme, activation, batchnorm)
 
 
-def number(x: float) -> str:
-    return f"{x:.3g}" if math.isfinite(x) else str(x)
-
-
 st.title("Weight initialization")
 st.caption("One batch through a real `nn.Sequential` of L blocks Linear(n, n) → (BatchNorm1d) → activation, every weight "
            "drawn by `torch.nn.init`: how the variance of each layer's output grows or shrinks going forward, and the "
@@ -54,9 +50,9 @@ p = measure(depth, width, activation, scheme, batchnorm)
 var_w, n = p.var_w_formula, width
 
 cols = st.columns(4)
-cols[0].metric("Var(W) by the formula", number(var_w), help=ini.init_source(scheme, activation, None)[0])
-cols[1].metric("n·Var(W): factor per layer", number(n * var_w), help="The course's Var(z) = n·Var(W)·Var(x): 1 keeps the variance.")
-cols[2].metric(f"Var(z) at layer {depth}", number(p.var_z[-1]))
+cols[0].metric("Var(W) by the formula", ini.number(var_w), help=ini.init_source(scheme, activation, None)[0])
+cols[1].metric("n·Var(W): factor per layer", ini.number(n * var_w), help="The course's Var(z) = n·Var(W)·Var(x): 1 keeps the variance.")
+cols[2].metric(f"Var(z) at layer {depth}", ini.number(p.var_z[-1]))
 cols[3].metric("‖∂L/∂W‖: layer 1 ÷ layer L", ini.gradient_ratio_text(p),
                help="Below 1: the first layers learn slower than the last (vanishing). 0 ÷ 0: no layer gets a gradient.")
 
@@ -78,19 +74,8 @@ elif bad is None and (first := ini.underflow_layer(p)) is not None:
     st.info(f"From layer {first} on the values underflow to exactly 0 in float32 (below 1.4·10⁻⁴⁵): vanishing activations.",
             icon=":material/info:")
 
-factor = ini.growth_per_layer(p)
-if factor is not None:
-    trend = "shrinks" if factor < 0.9 else "grows" if factor > 1.1 else "stays about the same"
-    text = (f"**Forward.** Var(z) {trend} from layer to layer: a factor of {factor:.3g} per layer on average, "
-            f"{number(p.var_z[0])} at layer 1 and {number(p.var_z[-1])} at layer {depth}. ")
-    if batchnorm:
-        text += "BatchNorm hands every activation an input of variance 1, so the scale cannot compound."
-    else:
-        text += f"Each layer multiplies by n·Var(W) = {number(n * var_w)} and by what {ACT[activation]} keeps of E[x²]."
-        if ini.bias_share(p) > 0.5:
-            text += (f" At layer {depth}, {ini.bias_share(p):.0%} of the predicted Var(z) is the bias's own Var(b) = "
-                     f"{number(p.var_b_formula)}: the signal from the input has faded under it.")
-    st.markdown(text)
+if (forward := ini.forward_verdict(p, ACT[activation])) is not None:
+    st.markdown(f"**Forward.** {forward}")
 if (verdict := ini.gradient_verdict(p)) is not None:
     st.markdown(f"**Backward.** {verdict}")
 
@@ -120,10 +105,8 @@ classroom.chart(charts.init_layer_shares(p, layer, ini.share_label(activation)),
 
 
 st.subheader("Training: the same deep MLP under each scheme")
-st.caption(f"9 water-quality features → {init_training.TRAIN_DEPTH} × [Linear(·, {init_training.TRAIN_WIDTH}) → "
-           + ("BatchNorm1d → " if batchnorm else "") + f"{ACT[activation]}] → Linear({init_training.TRAIN_WIDTH}, 1), BCEWithLogitsLoss, "
-           f"SGD with momentum 0.9 and lr {init_training.TRAIN_LR}, batches of {init_training.TRAIN_BATCH}, {init_training.TRAIN_EPOCHS} epochs; "
-           "every Linear drawn by the scheme. Each run is kept, so a setting trains once.")
+st.caption(f"{init_training.architecture(ACT[activation], batchnorm)}; every Linear drawn by the scheme. "
+           "Each run is kept, so a setting trains once.")
 wanted_runs = [(s, activation, batchnorm) for s in compare]
 
 

@@ -49,3 +49,12 @@ def test_training_comparison_learns_only_with_a_fitting_init():
     fig = go.Figure(charts.init_training_curves([good, stuck, wild], ini.SCHEME_LABELS, base).to_dict())
     assert len(fig.data) == 3 + 3 + 2  # raw, smoothed, validation; the diverged run has no finished epoch
     assert fig.layout.yaxis.range[1] < 1.2  # fits the finished runs, not the diverged one's huge first loss
+
+
+def test_architecture_line_is_what_train_run_builds():
+    text = init_training.architecture("ReLU", True)
+    assert f"{init_training.TRAIN_DEPTH} × [Linear(·, {init_training.TRAIN_WIDTH}) → BatchNorm1d → ReLU]" in text
+    assert "BatchNorm1d" not in init_training.architecture("ReLU", False)
+    model = ini.mlp(init_training.TRAIN_DEPTH, init_training.TRAIN_WIDTH, "relu", "default", True, generator(0), n_in=9, n_out=1)
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == init_training.TRAIN_DEPTH + 1 and linears[0].in_features == 9 and linears[-1].out_features == 1

@@ -352,3 +352,14 @@ def test_backward_panel_says_why_it_is_empty():
     assert charts.init_variance_profile(drawn).layout.yaxis2.showticklabels is not False
     overflow = ini.Pass(**{**drawn.__dict__, "grad_norm": np.full(10, np.inf)})
     assert any("positive finite" in t for t in texts(charts.init_variance_profile(overflow)))
+
+
+def test_forward_verdict_names_the_trend_and_its_cause():
+    shrink = ini.forward_verdict(ini.run_pass(10, 64, "tanh", "normal_small", False), "Tanh")
+    assert shrink.startswith("Var(z) shrinks") and "n·Var(W) = 0.0064" in shrink
+    grow = ini.forward_verdict(ini.run_pass(10, 64, "relu", "normal", False), "ReLU")
+    assert grow.startswith("Var(z) grows") and "n·Var(W) = 64" in grow
+    kept = ini.forward_verdict(ini.run_pass(10, 64, "relu", "normal", True), "ReLU")
+    assert "BatchNorm hands every activation an input of variance 1" in kept
+    assert ini.forward_verdict(ini.run_pass(1, 64, "relu", "default", False), "ReLU") is None
+    assert ini.number(float("inf")) == "inf" and ini.number(0.000123456) == "0.000123"
